@@ -1,0 +1,233 @@
+//! Handlers for generic key commands: parse argv, call the typed API in `crate::keys`.
+
+use super::args::{Args, db_index, is};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::keys::{ExpireCondition, KeyExpiry, ScanOptions};
+use crate::num::parse_i64;
+use crate::reply::Reply;
+use crate::session::Session;
+use crate::value::KeyType;
+
+pub(super) fn del(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    Reply::Integer(s.engine_db().del(&argv[1..]) as i64)
+}
+
+pub(super) fn unlink(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    del(s, argv)
+}
+
+pub(super) fn exists(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    Reply::Integer(s.engine_db().exists(&argv[1..]) as i64)
+}
+
+pub(super) fn touch(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    Reply::Integer(s.engine_db().touch(&argv[1..]) as i64)
+}
+
+pub(super) fn type_(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    Reply::simple(s.engine_db().key_type(argv[1]).map_or("none", KeyType::name))
+}
+
+fn parse_expire_condition(argv: &[&[u8]]) -> Result<ExpireCondition> {
+    let mut condition = ExpireCondition::default();
+    for &arg in &argv[3..] {
+        if is(arg, "nx") {
+            condition.nx = true;
+        } else if is(arg, "xx") {
+            condition.xx = true;
+        } else if is(arg, "gt") {
+            condition.gt = true;
+        } else if is(arg, "lt") {
+            condition.lt = true;
+        } else {
+            return Err(Error::msg(format!("ERR Unsupported option {}", String::from_utf8_lossy(arg))));
+        }
+    }
+    condition.validate()?;
+    Ok(condition)
+}
+
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `seconds` scales the argument, `relative` adds now.
+fn expire_generic(
+    s: &mut Session,
+    argv: &[&[u8]],
+    seconds: bool,
+    relative: bool,
+    command: &'static str,
+) -> Reply {
+    let result = parse_i64(argv[2]).and_then(|when| {
+        let condition = parse_expire_condition(argv)?;
+        let when =
+            if seconds { when.checked_mul(1000).ok_or(Error::InvalidExpireTime(command))? } else { when };
+        s.engine_db().expire_generic(argv[1], when, relative, condition, command)
+    });
+    result.into()
+}
+
+pub(super) fn expire(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    expire_generic(s, argv, true, true, "expire")
+}
+
+pub(super) fn pexpire(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    expire_generic(s, argv, false, true, "pexpire")
+}
+
+pub(super) fn expireat(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    expire_generic(s, argv, true, false, "expireat")
+}
+
+pub(super) fn pexpireat(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    expire_generic(s, argv, false, false, "pexpireat")
+}
+
+/// TTL-family reply: -2 absent, -1 persistent, else `f(expire_at_ms, now_ms)`.
+fn ttl_generic(engine: &Engine, key: &[u8], f: impl FnOnce(u64, u64) -> i64) -> Reply {
+    Reply::Integer(match engine.expiry(key) {
+        KeyExpiry::NoKey => -2,
+        KeyExpiry::Persistent => -1,
+        KeyExpiry::AtUnixMs(at) => f(at, engine.inner.clock.now_ms()),
+    })
+}
+
+pub(super) fn ttl(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    ttl_generic(s.engine_db(), argv[1], |at, now| (at.saturating_sub(now) as i64 + 500) / 1000)
+}
+
+pub(super) fn pttl(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    ttl_generic(s.engine_db(), argv[1], |at, now| at.saturating_sub(now) as i64)
+}
+
+pub(super) fn expiretime(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    ttl_generic(s.engine_db(), argv[1], |at, _| (at / 1000) as i64)
+}
+
+pub(super) fn pexpiretime(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    ttl_generic(s.engine_db(), argv[1], |at, _| at as i64)
+}
+
+pub(super) fn persist(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    Reply::from(s.engine_db().persist(argv[1]))
+}
+
+pub(super) fn rename(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    match s.engine_db().rename(argv[1], argv[2]) {
+        Ok(()) => Reply::OK,
+        Err(err) => err.into(),
+    }
+}
+
+pub(super) fn renamenx(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    s.engine_db().rename_nx(argv[1], argv[2]).into()
+}
+
+pub(super) fn copy(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    let databases = s.engine_db().databases();
+    let mut dst_db = None;
+    let mut replace = false;
+    let mut args = Args::new(argv, 3);
+    while let Some(arg) = args.next() {
+        if is(arg, "replace") {
+            replace = true;
+        } else if is(arg, "db") {
+            match args.value().and_then(|v| db_index(v, databases)) {
+                Ok(db) => dst_db = Some(db),
+                Err(err) => return err.into(),
+            }
+        } else {
+            return Error::Syntax.into();
+        }
+    }
+    s.engine_db().copy(argv[1], argv[2], dst_db, replace).into()
+}
+
+pub(super) fn move_(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    let databases = s.engine_db().databases();
+    db_index(argv[2], databases).and_then(|db| s.engine_db().move_to_db(argv[1], db)).into()
+}
+
+pub(super) fn keys(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    Reply::Array(s.engine_db().keys(argv[1]).into_iter().map(Reply::Bulk).collect())
+}
+
+fn parse_scan<'a>(argv: &'a [&'a [u8]]) -> Result<(u64, ScanOptions<'a>)> {
+    let cursor = std::str::from_utf8(argv[1])
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+        .ok_or_else(|| Error::msg("ERR invalid cursor"))?;
+    let mut options = ScanOptions::default();
+    let mut args = Args::new(argv, 2);
+    while let Some(arg) = args.next() {
+        if is(arg, "match") {
+            options.pattern = Some(args.value()?);
+        } else if is(arg, "count") {
+            let count = args.int()?;
+            if count < 1 {
+                return Err(Error::Syntax);
+            }
+            options.count = Some(count as usize);
+        } else if is(arg, "type") {
+            let name = args.value()?;
+            // Redis 7 accepts any type name and then matches nothing for unknown ones.
+            options.key_type = Some(KeyType::parse(name).ok_or_else(|| {
+                Error::msg(format!("ERR unknown type name '{}'", String::from_utf8_lossy(name)))
+            })?);
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    Ok((cursor, options))
+}
+
+pub(super) fn scan(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    let (cursor, options) = match parse_scan(argv) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into(),
+    };
+    let (next, keys) = s.engine_db().scan(cursor, options);
+    Reply::Array(vec![
+        Reply::bulk(next.to_string()),
+        Reply::Array(keys.into_iter().map(Reply::Bulk).collect()),
+    ])
+}
+
+pub(super) fn randomkey(s: &mut Session, _argv: &[&[u8]]) -> Reply {
+    Reply::bulk_or_null(s.engine_db().random_key())
+}
+
+pub(super) fn object_encoding(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    s.engine_db().object_encoding(argv[2]).map_or(Reply::Null, |name| Reply::bulk(name))
+}
+
+pub(super) fn object_freq(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    s.engine_db().object_freq(argv[2]).map_or(Reply::Null, |freq| Reply::Integer(i64::from(freq)))
+}
+
+pub(super) fn object_idletime(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    s.engine_db().object_idletime(argv[2]).map_or(Reply::Null, |idle| Reply::Integer(i64::from(idle)))
+}
+
+pub(super) fn object_refcount(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    // Values are never shared between keys here, so every live value has one reference.
+    s.engine_db().key_type(argv[2]).map_or(Reply::Null, |_| Reply::Integer(1))
+}
+
+pub(super) fn object_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
+    super::introspection::help_reply(
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    )
+}

@@ -1,0 +1,198 @@
+//! The command table and dispatch.
+//!
+//! Every command is one [`CommandSpec`] in [`table::COMMANDS`]: name, arity, flags, key
+//! positions, documentation and handler. Dispatch, arity errors, unknown-command errors,
+//! per-command statistics and `COMMAND` all read the table; later layers (read-only replicas,
+//! ACLs, cluster routing, transactions) read the same flags and key positions.
+//!
+//! Handlers take the session and the full argv (`argv[0]` is the name) and return a
+//! [`Reply`]. They parse with [`args`], call the typed API (the one implementation), and map
+//! its result into a reply.
+
+pub(crate) mod args;
+mod connection;
+mod introspection;
+mod keys;
+mod server;
+mod strings;
+pub(crate) mod table;
+
+use std::sync::OnceLock;
+
+use hashbrown::HashMap;
+
+use crate::error::Error;
+use crate::reply::Reply;
+use crate::session::Session;
+use crate::stats::bump;
+
+pub use table::{CommandFlags, CommandSpec, KeySpec};
+
+/// A command handler.
+pub(crate) type Handler = fn(&mut Session, &[&[u8]]) -> Reply;
+
+/// Longest command or subcommand name; longer names cannot be in the table.
+const NAME_MAX: usize = 32;
+
+/// Lower-cased name -> table index, for top-level commands and `container|sub` entries.
+type NameIndex = HashMap<&'static [u8], usize, ahash::RandomState>;
+
+fn index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        table::COMMANDS.iter().enumerate().map(|(i, spec)| (spec.name.as_bytes(), i)).collect()
+    })
+}
+
+/// Looks a name up, case-insensitively, without allocating.
+fn lookup(name: &[u8]) -> Option<usize> {
+    if name.len() > NAME_MAX {
+        return None;
+    }
+    let mut lower = [0u8; NAME_MAX];
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    index().get(&lower[..name.len()]).copied()
+}
+
+/// Looks up `container|sub`.
+fn lookup_sub(container: &str, sub: &[u8]) -> Option<usize> {
+    let mut full = [0u8; NAME_MAX];
+    let total = container.len() + 1 + sub.len();
+    if total > NAME_MAX {
+        return None;
+    }
+    full[..container.len()].copy_from_slice(container.as_bytes());
+    full[container.len()] = b'|';
+    full[container.len() + 1..total].copy_from_slice(sub);
+    lookup(&full[..total])
+}
+
+/// The table index of the command `argv` names, subcommand resolved, arity checked.
+pub(crate) fn resolve(argv: &[&[u8]]) -> Result<usize, Error> {
+    let Some(&name) = argv.first() else {
+        return Err(Error::msg("ERR empty command"));
+    };
+    let Some(mut index) = lookup(name) else {
+        return Err(unknown_command(argv));
+    };
+    let spec = &table::COMMANDS[index];
+    if spec.flags.contains(CommandFlags::CONTAINER) && argv.len() >= 2 {
+        index = lookup_sub(spec.name, argv[1]).ok_or_else(|| Error::UnknownSubcommand {
+            sub: String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned(),
+            command: spec.upper_name(),
+        })?;
+    }
+    let spec = &table::COMMANDS[index];
+    if !spec.arity_ok(argv.len()) {
+        return Err(Error::arity(spec.name));
+    }
+    Ok(index)
+}
+
+/// Redis's unknown-command text: the name and up to the first 128 bytes of arguments, quoted.
+fn unknown_command(argv: &[&[u8]]) -> Error {
+    let clip = |bytes: &[u8]| String::from_utf8_lossy(&bytes[..bytes.len().min(128)]).into_owned();
+    let mut args = String::new();
+    for arg in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        args.push('\'');
+        args.push_str(&clip(arg));
+        args.push_str("' ");
+    }
+    Error::UnknownCommand { name: clip(argv[0]), args }
+}
+
+/// Runs one command for `session`: resolve, check, run, count.
+pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
+    let inner = &*session.engine.inner;
+    let index = match resolve(argv) {
+        Ok(index) => index,
+        Err(err) => {
+            if let Some(index) = argv.first().and_then(|name| lookup(name)) {
+                bump(&inner.stats.local().commands[index].rejected, 1);
+            }
+            return Reply::Error(err);
+        }
+    };
+    let spec = &table::COMMANDS[index];
+    let clock = timing_clock();
+    let start = clock.raw();
+    let reply = (spec.handler)(session, argv);
+    let elapsed_ns = clock.delta_as_nanos(start, clock.raw());
+    let inner = &*session.engine.inner;
+    let shard = inner.stats.local();
+    let counters = &shard.commands[index];
+    bump(&shard.commands_processed, 1);
+    bump(&counters.calls, 1);
+    bump(&counters.usec, elapsed_ns / 1000);
+    if reply.is_error() {
+        bump(&counters.failed, 1);
+    }
+    if let Some(client) = &session.client {
+        client.last_command.store(index + 1, std::sync::atomic::Ordering::Relaxed);
+        client.last_active_ms.store(inner.clock.coarse_now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+    reply
+}
+
+/// The clock for per-command timing: the TSC where usable (a few ns a reading).
+fn timing_clock() -> &'static quanta::Clock {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_is_case_insensitive() {
+        assert_eq!(lookup(b"GET"), lookup(b"get"));
+        assert!(lookup(b"gEt").is_some());
+        assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(&[b'a'; 100]).is_none());
+    }
+
+    #[test]
+    fn resolve_errors() {
+        assert_eq!(
+            resolve(&[b"foo", b"a", b"b"]).unwrap_err().to_string(),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            resolve(&[b"get"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'get' command"
+        );
+        assert_eq!(
+            resolve(&[b"config", b"nope"]).unwrap_err().to_string(),
+            "ERR unknown subcommand 'nope'. Try CONFIG HELP."
+        );
+        assert_eq!(
+            resolve(&[b"config", b"get"]).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'config|get' command"
+        );
+        assert_eq!(resolve(&[]).unwrap_err().to_string(), "ERR empty command");
+    }
+
+    #[test]
+    fn every_entry_is_reachable_and_sane() {
+        for (i, spec) in table::COMMANDS.iter().enumerate() {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(spec.name.len() <= NAME_MAX, "{}", spec.name);
+            assert_ne!(spec.arity, 0, "{}", spec.name);
+            assert!(!spec.summary.is_empty(), "{}", spec.name);
+            match spec.name.split_once('|') {
+                Some((container, sub)) => {
+                    assert_eq!(lookup_sub(container, sub.as_bytes()), Some(i));
+                    let parent = lookup(container.as_bytes()).expect("container present");
+                    assert!(table::COMMANDS[parent].flags.contains(CommandFlags::CONTAINER));
+                }
+                None => assert_eq!(lookup(spec.name.as_bytes()), Some(i)),
+            }
+        }
+    }
+}

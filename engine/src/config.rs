@@ -1,0 +1,251 @@
+//! Configuration parameters behind `CONFIG GET` / `CONFIG SET`: the engine's own (Redis's
+//! names) and those an embedder registers (a server's `port`, `bind`, ...).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use parking_lot::Mutex;
+
+use crate::engine::{Engine, Inner};
+use crate::error::{Error, Result};
+use crate::glob::glob_match;
+
+/// A parameter registered by the embedder.
+#[derive(Debug, Clone)]
+struct ExtraParam {
+    value: String,
+    settable: bool,
+}
+
+/// Embedder-registered parameters, by name.
+#[derive(Debug, Default)]
+pub(crate) struct ExtraParams {
+    params: Mutex<BTreeMap<String, ExtraParam>>,
+}
+
+/// Names of the engine's own parameters, in `CONFIG GET *` order.
+const ENGINE_PARAMS: [&str; 7] =
+    ["appendonly", "databases", "hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len", "save"];
+
+fn set_failed(name: &str, why: &str) -> Error {
+    Error::msg(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"))
+}
+
+fn parse_int(name: &str, value: &[u8], min: i64, max: i64) -> Result<i64> {
+    let n = crate::num::parse_i64(value)
+        .map_err(|_| set_failed(name, "argument couldn't be parsed into an integer"))?;
+    if n < min || n > max {
+        return Err(set_failed(name, &format!("argument must be between {min} and {max} inclusive")));
+    }
+    Ok(n)
+}
+
+/// Parses a memory amount as Redis's `memtoull`: an integer with an optional unit
+/// (`k`, `kb`, `m`, `mb`, `g`, `gb`, case-insensitive; `k` = 1000, `kb` = 1024).
+pub fn parse_memory(value: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(value).ok()?.to_ascii_lowercase();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(scale)
+}
+
+impl Inner {
+    /// The current value of an engine parameter.
+    fn engine_param(&self, name: &str) -> Option<String> {
+        let c = &self.config;
+        Some(match name {
+            "appendonly" => "no".to_string(),
+            "save" => String::new(),
+            "databases" => self.dbs.len().to_string(),
+            "hz" => c.hz.load(Ordering::Relaxed).to_string(),
+            "lfu-decay-time" => c.lfu_decay_time.load(Ordering::Relaxed).to_string(),
+            "lfu-log-factor" => c.lfu_log_factor.load(Ordering::Relaxed).to_string(),
+            "proto-max-bulk-len" => c.proto_max_bulk_len.load(Ordering::Relaxed).to_string(),
+            _ => return None,
+        })
+    }
+
+    /// Checks a new value for an engine parameter; returns the action that applies it.
+    fn check_engine_param(&self, name: &str, value: &[u8]) -> Result<Box<dyn FnOnce(&Inner) + '_>> {
+        Ok(match name {
+            "hz" => {
+                let hz = parse_int(name, value, 0, i64::from(i32::MAX))?.clamp(1, 500) as u32;
+                Box::new(move |inner| inner.config.hz.store(hz, Ordering::Relaxed))
+            }
+            "lfu-log-factor" => {
+                let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
+                Box::new(move |inner| inner.config.lfu_log_factor.store(n, Ordering::Relaxed))
+            }
+            "lfu-decay-time" => {
+                let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
+                Box::new(move |inner| inner.config.lfu_decay_time.store(n, Ordering::Relaxed))
+            }
+            "proto-max-bulk-len" => {
+                let n =
+                    parse_memory(value).ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
+                if n < 1024 * 1024 {
+                    return Err(set_failed(
+                        name,
+                        "argument must be between 1048576 and 18446744073709551615 inclusive",
+                    ));
+                }
+                Box::new(move |inner| inner.config.proto_max_bulk_len.store(n, Ordering::Relaxed))
+            }
+            _ => return Err(set_failed(name, "can't set immutable config")),
+        })
+    }
+
+    /// `CONFIG GET` for each pattern: matching (name, value) pairs, each name once.
+    pub(crate) fn config_get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let extras = self.extra_params.params.lock().clone();
+        let mut all: BTreeMap<String, String> = BTreeMap::new();
+        let names = ENGINE_PARAMS.iter().map(|n| n.to_string()).chain(extras.keys().cloned());
+        for name in names {
+            if patterns.iter().any(|p| glob_match(p, name.as_bytes(), true)) {
+                let value = self.engine_param(&name).or_else(|| extras.get(&name).map(|p| p.value.clone()));
+                if let Some(value) = value {
+                    all.insert(name, value);
+                }
+            }
+        }
+        all.into_iter().collect()
+    }
+
+    /// `CONFIG SET` of several pairs: all are checked first, then all applied, or none.
+    pub(crate) fn config_set(&self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        let mut seen: Vec<String> = Vec::new();
+        let mut engine_actions = Vec::new();
+        let mut extra_updates = Vec::new();
+        let extras = self.extra_params.params.lock().clone();
+        for &(name, value) in pairs {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            if seen.contains(&name) {
+                return Err(set_failed(&name, "duplicate parameter"));
+            }
+            if ENGINE_PARAMS.contains(&name.as_str()) {
+                engine_actions.push(self.check_engine_param(&name, value)?);
+            } else if let Some(param) = extras.get(&name) {
+                if !param.settable {
+                    return Err(set_failed(&name, "can't set immutable config"));
+                }
+                extra_updates.push((name.clone(), String::from_utf8_lossy(value).into_owned()));
+            } else {
+                return Err(Error::msg(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                )));
+            }
+            seen.push(name);
+        }
+        for action in engine_actions {
+            action(self);
+        }
+        let mut params = self.extra_params.params.lock();
+        for (name, value) in extra_updates {
+            if let Some(param) = params.get_mut(&name) {
+                param.value = value;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Registers an embedder's parameter so `CONFIG GET` shows it and, when `settable`,
+    /// `CONFIG SET` changes it (read it back with [`Engine::config_value`]). Re-registering a
+    /// name replaces it. Names are lower-cased.
+    pub fn register_config_param(&self, name: &str, value: String, settable: bool) {
+        let name = name.to_ascii_lowercase();
+        self.inner.extra_params.params.lock().insert(name, ExtraParam { value, settable });
+    }
+
+    /// The current value of a parameter (the engine's or a registered one).
+    pub fn config_value(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        self.inner
+            .engine_param(&name)
+            .or_else(|| self.inner.extra_params.params.lock().get(&name).map(|p| p.value.clone()))
+    }
+
+    /// `CONFIG GET`: parameters matching any of the glob `patterns`, with their values.
+    pub fn config_get<P: AsRef<[u8]>>(&self, patterns: &[P]) -> Vec<(String, String)> {
+        let patterns: Vec<&[u8]> = patterns.iter().map(AsRef::as_ref).collect();
+        self.inner.config_get(&patterns)
+    }
+
+    /// `CONFIG SET`: sets every pair or none (Redis's error when one is unknown or invalid).
+    pub fn config_set<N: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(N, V)]) -> Result<()> {
+        let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())).collect();
+        self.inner.config_set(&pairs)
+    }
+
+    /// The largest string or bulk argument accepted (`proto-max-bulk-len`), in bytes.
+    pub fn proto_max_bulk_len(&self) -> u64 {
+        self.inner.max_string_len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory(b"100"), Some(100));
+        assert_eq!(parse_memory(b"1k"), Some(1000));
+        assert_eq!(parse_memory(b"1KB"), Some(1024));
+        assert_eq!(parse_memory(b"2mb"), Some(2 * 1024 * 1024));
+        assert_eq!(parse_memory(b"1gb"), Some(1 << 30));
+        assert_eq!(parse_memory(b"1tb"), None);
+        assert_eq!(parse_memory(b"-1"), None);
+        assert_eq!(parse_memory(b""), None);
+    }
+
+    #[test]
+    fn set_is_all_or_nothing() {
+        let engine = Engine::new();
+        let err = engine.config_set(&[("hz", "20"), ("nope", "1")]).unwrap_err();
+        assert_eq!(err.to_string(), "ERR Unknown option or number of arguments for CONFIG SET - 'nope'");
+        assert_eq!(engine.config_value("hz").as_deref(), Some("10"));
+        engine.config_set(&[("hz", "20"), ("lfu-log-factor", "5")]).expect("valid");
+        assert_eq!(engine.config_value("HZ").as_deref(), Some("20"));
+        assert_eq!(engine.config_value("lfu-log-factor").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn errors_and_clamping() {
+        let engine = Engine::new();
+        assert_eq!(
+            engine.config_set(&[("hz", "x")]).unwrap_err().to_string(),
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer"
+        );
+        assert!(engine.config_set(&[("databases", "3")]).unwrap_err().to_string().contains("immutable"));
+        assert!(
+            engine.config_set(&[("hz", "1"), ("hz", "2")]).unwrap_err().to_string().contains("duplicate")
+        );
+        engine.config_set(&[("hz", "1000")]).expect("clamped");
+        assert_eq!(engine.config_value("hz").as_deref(), Some("500"));
+    }
+
+    #[test]
+    fn registered_params() {
+        let engine = Engine::new();
+        engine.register_config_param("port", "6379".into(), false);
+        engine.register_config_param("maxclients", "10".into(), true);
+        assert_eq!(engine.config_get(&["port"]), vec![("port".to_string(), "6379".to_string())]);
+        assert!(engine.config_set(&[("port", "1")]).is_err());
+        engine.config_set(&[("maxclients", "20")]).expect("settable");
+        assert_eq!(engine.config_value("maxclients").as_deref(), Some("20"));
+        let all = engine.config_get(&["*"]);
+        assert!(all.iter().any(|(n, _)| n == "hz") && all.iter().any(|(n, _)| n == "maxclients"));
+    }
+}

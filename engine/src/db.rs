@@ -1,0 +1,397 @@
+//! Locked access to entries: the one place that applies expiry on access, updates access
+//! metadata and counts hits and misses. Every command reads and writes keys through here.
+//!
+//! - [`Inner::read`]: one key, under its stripe's read lock.
+//! - [`ReadSet`]: several keys, every stripe read-locked at once (MGET sees a consistent view).
+//! - [`WriteSet`]: several keys (or one), every stripe write-locked at once, in one global order
+//!   (database, then stripe index), so multi-key commands are atomic and cannot deadlock.
+//!
+//! Values that a write replaces or deletes are collected and dropped after the locks are
+//! released, so freeing a large value never stalls other threads on the stripe.
+
+use std::cell::Cell;
+
+use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
+
+use crate::clock::Clock;
+use crate::engine::Inner;
+use crate::keyspace::Stripe;
+use crate::keyspace::access;
+use crate::keyspace::slot::Kind;
+use crate::keyspace::stripe::Removed;
+use crate::stats::bump;
+use crate::value::{NewValue, Value, ValueRef};
+
+/// The current command's time: the clock is read at most once, on first need, so a command
+/// sees one instant (as Redis's command time snapshot) and commands that touch no expiring key
+/// never read the clock.
+pub(crate) struct Now<'a> {
+    clock: &'a dyn Clock,
+    ms: Cell<u64>,
+}
+
+impl<'a> Now<'a> {
+    pub(crate) fn new(clock: &'a dyn Clock) -> Self {
+        Now { clock, ms: Cell::new(0) }
+    }
+
+    /// Unix milliseconds.
+    #[inline]
+    pub(crate) fn ms(&self) -> u64 {
+        match self.ms.get() {
+            0 => {
+                let now = self.clock.now_ms().max(1);
+                self.ms.set(now);
+                now
+            }
+            now => now,
+        }
+    }
+}
+
+/// How a read lookup behaves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lookup {
+    /// Update access metadata (false for TYPE, TTL, OBJECT, ... as Redis's LOOKUP_NOTOUCH).
+    pub(crate) touch: bool,
+    /// Count a keyspace hit or miss.
+    pub(crate) stats: bool,
+}
+
+impl Lookup {
+    /// A read by a data command: touches and counts.
+    pub(crate) const READ: Lookup = Lookup { touch: true, stats: true };
+    /// A metadata query: counts, does not touch.
+    pub(crate) const NO_TOUCH: Lookup = Lookup { touch: false, stats: true };
+    /// Neither touches nor counts (OBJECT, internal reads).
+    pub(crate) const QUIET: Lookup = Lookup { touch: false, stats: false };
+}
+
+/// A live entry seen by a read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found<'a> {
+    pub(crate) value: ValueRef<'a>,
+    pub(crate) expire_at_ms: Option<u64>,
+    pub(crate) meta: u32,
+    pub(crate) kind: Kind,
+}
+
+impl Inner {
+    /// The hash of a key.
+    #[inline]
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Updates an entry's access metadata.
+    #[inline]
+    fn touch(&self, slot: &crate::keyspace::slot::Slot) {
+        let now_secs = access::clock_secs(self.clock.coarse_now_ms());
+        let meta = access::touched(slot.meta(), now_secs, self.lfu_tuning(), access::fast_random());
+        slot.set_meta(meta);
+    }
+
+    /// Metadata for a new entry.
+    pub(crate) fn new_meta(&self) -> u32 {
+        access::new_meta(access::clock_secs(self.clock.coarse_now_ms()))
+    }
+
+    fn count_lookup(&self, hit: bool) {
+        let shard = self.stats.local();
+        bump(if hit { &shard.keyspace_hits } else { &shard.keyspace_misses }, 1);
+    }
+
+    /// Runs `f` on the live entry for `key` in `db` (or `None`), under its stripe's read lock.
+    ///
+    /// **Locking behaviour:** holds one stripe's read lock while `f` runs; `f` must not call
+    /// back into the engine. An expired entry is reported missing and deleted afterwards.
+    #[inline]
+    pub(crate) fn read<R>(
+        &self,
+        db: usize,
+        key: &[u8],
+        lookup: Lookup,
+        f: impl FnOnce(Option<Found<'_>>) -> R,
+    ) -> R {
+        let hash = self.hash(key);
+        let keyspace = &self.dbs[db];
+        let stripe = keyspace.stripe(keyspace.stripe_for(hash)).read();
+        let mut expired = false;
+        let found = stripe.find(hash, key).and_then(|pos| {
+            let slot = stripe.slot(pos);
+            if slot.expire_at_ms().is_some() && slot.is_expired(self.clock.now_ms()) {
+                expired = true;
+                return None;
+            }
+            if lookup.touch {
+                self.touch(slot);
+            }
+            Some(Found {
+                value: stripe.value(pos),
+                expire_at_ms: slot.expire_at_ms(),
+                meta: slot.meta(),
+                kind: slot.kind(),
+            })
+        });
+        if lookup.stats {
+            self.count_lookup(found.is_some());
+        }
+        let result = f(found);
+        drop(stripe);
+        if expired {
+            self.write_set([(db, key)]).entry(db, key);
+        }
+        result
+    }
+
+    /// Write-locks the stripes of `keys` (pairs of database and key), in global order.
+    ///
+    /// **Locking behaviour:** the returned set holds every lock until dropped.
+    pub(crate) fn write_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> WriteSet<'_> {
+        let mut order = self.lock_order(keys);
+        let guards = if order.len() == 1 {
+            let (db, stripe) = order[0];
+            Guards::One(db, stripe, self.dbs[db].stripe(stripe).write())
+        } else {
+            Guards::Many(order.drain(..).map(|(db, s)| (db, s, self.dbs[db].stripe(s).write())).collect())
+        };
+        WriteSet { guards, inner: self, now: Now::new(&*self.clock), garbage: Vec::new() }
+    }
+
+    /// Read-locks the stripes of `keys`, in global order.
+    pub(crate) fn read_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> ReadSet<'_> {
+        let order = self.lock_order(keys);
+        let guards = order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).read())).collect();
+        ReadSet { guards, inner: self, expired: Vec::new() }
+    }
+
+    /// Sorted, de-duplicated (database, stripe) pairs: the one lock order.
+    fn lock_order<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> Vec<(usize, usize)> {
+        let mut order: Vec<(usize, usize)> =
+            keys.into_iter().map(|(db, key)| (db, self.dbs[db].stripe_for(self.hash(key)))).collect();
+        order.sort_unstable();
+        order.dedup();
+        order
+    }
+}
+
+enum Guards<'e> {
+    One(usize, usize, RwLockWriteGuard<'e, Stripe>),
+    Many(Vec<(usize, usize, RwLockWriteGuard<'e, Stripe>)>),
+}
+
+/// Write locks over the stripes of a known set of keys. See the module docs.
+pub(crate) struct WriteSet<'e> {
+    // Field order is drop order: the locks go before the garbage is freed.
+    guards: Guards<'e>,
+    inner: &'e Inner,
+    now: Now<'e>,
+    garbage: Vec<Value>,
+}
+
+impl<'e> WriteSet<'e> {
+    /// The entry for `key` in `db`, whose stripe must be in the set. An expired entry is
+    /// deleted here, so the entry is seen as absent.
+    pub(crate) fn entry<'s>(&'s mut self, db: usize, key: &'s [u8]) -> EntryMut<'s> {
+        let inner = self.inner;
+        let hash = inner.hash(key);
+        let stripe_index = inner.dbs[db].stripe_for(hash);
+        let stripe: &mut Stripe = match &mut self.guards {
+            Guards::One(d, s, guard) if *d == db && *s == stripe_index => guard,
+            Guards::Many(guards) => {
+                match guards.binary_search_by_key(&(db, stripe_index), |(d, s, _)| (*d, *s)) {
+                    Ok(i) => &mut guards[i].2,
+                    Err(_) => panic!("key's stripe was not locked by this write set"),
+                }
+            }
+            Guards::One(..) => panic!("key's stripe was not locked by this write set"),
+        };
+        let mut entry =
+            EntryMut { stripe, inner, hash, key, pos: None, now: &self.now, garbage: &mut self.garbage };
+        entry.pos = entry.stripe.find(hash, key);
+        if let Some(pos) = entry.pos {
+            let slot = entry.stripe.slot(pos);
+            if slot.expire_at_ms().is_some() && slot.is_expired(entry.now.ms()) {
+                entry.remove_at(pos);
+                bump(&inner.stats.local().expired_keys, 1);
+            }
+        }
+        entry
+    }
+
+    /// The command's time.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.now.ms()
+    }
+}
+
+/// Read locks over the stripes of a known set of keys.
+pub(crate) struct ReadSet<'e> {
+    guards: Vec<(usize, usize, RwLockReadGuard<'e, Stripe>)>,
+    inner: &'e Inner,
+    expired: Vec<(usize, Vec<u8>)>,
+}
+
+impl ReadSet<'_> {
+    /// The live entry for `key` in `db`, whose stripe must be in the set.
+    pub(crate) fn get(&mut self, db: usize, key: &[u8], lookup: Lookup) -> Option<Found<'_>> {
+        let inner = self.inner;
+        let hash = inner.hash(key);
+        let stripe_index = inner.dbs[db].stripe_for(hash);
+        let Ok(i) = self.guards.binary_search_by_key(&(db, stripe_index), |(d, s, _)| (*d, *s)) else {
+            panic!("key's stripe was not locked by this read set");
+        };
+        let stripe = &self.guards[i].2;
+        let found = stripe.find(hash, key).and_then(|pos| {
+            let slot = stripe.slot(pos);
+            if slot.expire_at_ms().is_some() && slot.is_expired(inner.clock.now_ms()) {
+                self.expired.push((db, key.to_vec()));
+                return None;
+            }
+            if lookup.touch {
+                inner.touch(slot);
+            }
+            Some(Found {
+                value: stripe.value(pos),
+                expire_at_ms: slot.expire_at_ms(),
+                meta: slot.meta(),
+                kind: slot.kind(),
+            })
+        });
+        if lookup.stats {
+            inner.count_lookup(found.is_some());
+        }
+        found
+    }
+}
+
+impl Drop for ReadSet<'_> {
+    fn drop(&mut self) {
+        self.guards.clear();
+        for (db, key) in std::mem::take(&mut self.expired) {
+            self.inner.write_set([(db, key.as_slice())]).entry(db, &key);
+        }
+    }
+}
+
+/// What a write does to the key's expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ttl {
+    /// Keep it (value edits, `KEEPTTL`).
+    Keep,
+    /// Remove it (a plain `SET`).
+    Clear,
+    /// Set it to an absolute Unix-millisecond time.
+    At(u64),
+}
+
+/// One key inside a [`WriteSet`]: present or absent, never expired.
+pub(crate) struct EntryMut<'s> {
+    stripe: &'s mut Stripe,
+    inner: &'s Inner,
+    hash: u64,
+    key: &'s [u8],
+    pos: Option<u32>,
+    now: &'s Now<'s>,
+    garbage: &'s mut Vec<Value>,
+}
+
+/// An entry's contents, taken out of the keyspace (RENAME, MOVE, GETDEL).
+#[derive(Debug)]
+pub(crate) struct Taken {
+    pub(crate) value: Value,
+    pub(crate) expire_at_ms: Option<u64>,
+}
+
+impl EntryMut<'_> {
+    /// Does the key exist?
+    pub(crate) fn exists(&self) -> bool {
+        self.pos.is_some()
+    }
+
+    /// The value, if the key exists.
+    pub(crate) fn value(&self) -> Option<ValueRef<'_>> {
+        self.pos.map(|pos| self.stripe.value(pos))
+    }
+
+    /// The expiry, if the key exists and has one.
+    pub(crate) fn expire_at_ms(&self) -> Option<u64> {
+        self.pos.and_then(|pos| self.stripe.slot(pos).expire_at_ms())
+    }
+
+    /// Stores `value` under the key, creating it if needed, and applies `ttl`.
+    pub(crate) fn put(&mut self, value: NewValue<'_>, ttl: Ttl) {
+        match self.pos {
+            Some(pos) => {
+                if let Some(old) = self.stripe.replace(pos, value) {
+                    self.garbage.push(old);
+                }
+                match ttl {
+                    Ttl::Keep => {}
+                    Ttl::Clear => self.stripe.set_expire(pos, None),
+                    Ttl::At(ms) => self.stripe.set_expire(pos, Some(ms)),
+                }
+                self.inner.touch(self.stripe.slot(pos));
+            }
+            None => {
+                let expire = match ttl {
+                    Ttl::At(ms) => Some(ms),
+                    Ttl::Keep | Ttl::Clear => None,
+                };
+                let meta = self.inner.new_meta();
+                let pos = self.stripe.insert(&self.inner.hasher, self.hash, self.key, value, expire, meta);
+                self.pos = Some(pos);
+            }
+        }
+    }
+
+    /// Sets or clears the expiry of an existing key. Returns whether the key exists.
+    pub(crate) fn set_expire(&mut self, expire_at_ms: Option<u64>) -> bool {
+        match self.pos {
+            Some(pos) => {
+                self.stripe.set_expire(pos, expire_at_ms);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes the key. Returns whether it existed.
+    pub(crate) fn delete(&mut self) -> bool {
+        match self.pos {
+            Some(pos) => {
+                self.remove_at(pos);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the key and returns its contents.
+    pub(crate) fn take(&mut self) -> Option<Taken> {
+        let pos = self.pos?;
+        let expire_at_ms = self.stripe.slot(pos).expire_at_ms();
+        let inline = match self.stripe.slot(pos).kind() {
+            Kind::Obj => None,
+            _ => Some(self.stripe.value(pos).to_owned_value()),
+        };
+        self.pos = None;
+        let Removed { object } = self.stripe.remove(self.hash, pos);
+        let value = inline.or(object.map(|o| o.value))?;
+        Some(Taken { value, expire_at_ms })
+    }
+
+    /// A mutable string buffer for in-place edits; `None` if absent or not a string.
+    pub(crate) fn string_mut(&mut self) -> Option<&mut Vec<u8>> {
+        let pos = self.pos?;
+        self.stripe.string_mut(pos)
+    }
+
+    fn remove_at(&mut self, pos: u32) {
+        let Removed { object } = self.stripe.remove(self.hash, pos);
+        if let Some(object) = object {
+            self.garbage.push(object.value);
+        }
+        self.pos = None;
+    }
+}

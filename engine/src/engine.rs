@@ -1,0 +1,369 @@
+//! [`Engine`], its builder and its shared state.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::{Clock, SystemClock};
+use crate::command::table::COMMANDS;
+use crate::config::ExtraParams;
+use crate::error::{Error, Result};
+use crate::expire::ExpireCursor;
+use crate::keyspace::access::LfuTuning;
+use crate::keyspace::{KeyHasher, Keyspace};
+use crate::session::ClientRegistry;
+use crate::stats::StatsCounters;
+
+/// Default number of stripes per database.
+pub const DEFAULT_STRIPES: usize = 128;
+/// Default number of databases (Redis's `databases`).
+pub const DEFAULT_DATABASES: usize = 16;
+/// Default largest string, in bytes (Redis's `proto-max-bulk-len`, 512 MiB).
+pub const DEFAULT_PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
+
+/// Builds an [`Engine`]. Every setting has a default; see each method.
+///
+/// ```
+/// use memora_engine::{Engine, ManualClock};
+///
+/// let engine = Engine::builder()
+///     .stripes(64)
+///     .databases(4)
+///     .clock(ManualClock::new(0))
+///     .build();
+/// assert_eq!(engine.databases(), 4);
+/// ```
+#[must_use]
+#[derive(Debug)]
+pub struct EngineBuilder {
+    stripes: usize,
+    databases: usize,
+    clock: Arc<dyn Clock>,
+    hz: u32,
+    background_maintenance: bool,
+    proto_max_bulk_len: u64,
+    lfu: LfuTuning,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            stripes: DEFAULT_STRIPES,
+            databases: DEFAULT_DATABASES,
+            clock: Arc::new(SystemClock),
+            hz: 10,
+            background_maintenance: false,
+            proto_max_bulk_len: DEFAULT_PROTO_MAX_BULK_LEN,
+            lfu: LfuTuning { log_factor: 10, decay_minutes: 1 },
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// Stripes (locks) per database, rounded up to a power of two; default
+    /// [`DEFAULT_STRIPES`]. More stripes mean less contention and more fixed memory
+    /// (about 256 bytes per stripe per database).
+    pub fn stripes(mut self, stripes: usize) -> Self {
+        self.stripes = stripes.clamp(1, 1 << 16).next_power_of_two();
+        self
+    }
+
+    /// Number of databases (`SELECT 0..n`); default [`DEFAULT_DATABASES`], at least 1.
+    pub fn databases(mut self, databases: usize) -> Self {
+        self.databases = databases.clamp(1, 1 << 16);
+        self
+    }
+
+    /// The time source; default [`SystemClock`]. Tests pass a [`crate::ManualClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Maintenance cycles per second for the background thread (Redis's `hz`); default 10,
+    /// clamped to 1..=500.
+    pub fn hz(mut self, hz: u32) -> Self {
+        self.hz = hz.clamp(1, 500);
+        self
+    }
+
+    /// Start a background thread that runs [`Engine::run_maintenance`] `hz` times a second and
+    /// stops when the last handle to the engine is dropped. Default off: the embedder calls
+    /// `run_maintenance` itself, or starts the thread later with
+    /// [`Engine::start_background_maintenance`].
+    pub fn background_maintenance(mut self, on: bool) -> Self {
+        self.background_maintenance = on;
+        self
+    }
+
+    /// Largest string in bytes (Redis's `proto-max-bulk-len`); default 512 MiB.
+    pub fn proto_max_bulk_len(mut self, bytes: u64) -> Self {
+        self.proto_max_bulk_len = bytes.max(1024 * 1024);
+        self
+    }
+
+    /// LFU counter tuning (Redis's `lfu-log-factor`, `lfu-decay-time`); defaults 10 and 1.
+    pub fn lfu(mut self, log_factor: u32, decay_minutes: u32) -> Self {
+        self.lfu = LfuTuning { log_factor, decay_minutes };
+        self
+    }
+
+    /// Builds the engine.
+    pub fn build(self) -> Engine {
+        let inner = Arc::new(Inner {
+            dbs: (0..self.databases).map(|_| Keyspace::new(self.stripes)).collect(),
+            hasher: KeyHasher::new(),
+            clock: self.clock,
+            config: RuntimeConfig {
+                hz: AtomicU32::new(self.hz),
+                proto_max_bulk_len: AtomicU64::new(self.proto_max_bulk_len),
+                lfu_log_factor: AtomicU32::new(self.lfu.log_factor),
+                lfu_decay_time: AtomicU32::new(self.lfu.decay_minutes),
+            },
+            stats: StatsCounters::new(COMMANDS.len()),
+            clients: ClientRegistry::default(),
+            extra_params: ExtraParams::default(),
+            started: Instant::now(),
+            expire_cursor: Mutex::new(ExpireCursor::default()),
+            avg_ttl_ms: (0..self.databases).map(|_| AtomicU64::new(0)).collect(),
+            maintenance: Mutex::new(None),
+        });
+        let engine = Engine { inner, db: 0 };
+        if self.background_maintenance {
+            engine.start_background_maintenance();
+        }
+        engine
+    }
+}
+
+/// Settings that `CONFIG SET` can change while the engine runs.
+#[derive(Debug)]
+pub(crate) struct RuntimeConfig {
+    pub(crate) hz: AtomicU32,
+    pub(crate) proto_max_bulk_len: AtomicU64,
+    pub(crate) lfu_log_factor: AtomicU32,
+    pub(crate) lfu_decay_time: AtomicU32,
+}
+
+/// State shared by every handle of one engine.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) dbs: Box<[Keyspace]>,
+    pub(crate) hasher: KeyHasher,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) stats: StatsCounters,
+    pub(crate) clients: ClientRegistry,
+    pub(crate) extra_params: ExtraParams,
+    pub(crate) started: Instant,
+    pub(crate) expire_cursor: Mutex<ExpireCursor>,
+    /// Per database, a running estimate of the remaining TTL of keys with an expiry, from the
+    /// active expiry cycle's samples (as Redis's `avg_ttl`).
+    pub(crate) avg_ttl_ms: Box<[AtomicU64]>,
+    maintenance: Mutex<Option<Maintenance>>,
+}
+
+impl Inner {
+    /// Current LFU tuning.
+    #[inline]
+    pub(crate) fn lfu_tuning(&self) -> LfuTuning {
+        LfuTuning {
+            log_factor: self.config.lfu_log_factor.load(Ordering::Relaxed),
+            decay_minutes: self.config.lfu_decay_time.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Largest string allowed.
+    pub(crate) fn max_string_len(&self) -> u64 {
+        self.config.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+
+    /// Checks that a string of `len` bytes is allowed.
+    pub(crate) fn check_string_len(&self, len: u64) -> Result<()> {
+        if len > self.max_string_len() { Err(Error::StringTooLong) } else { Ok(()) }
+    }
+}
+
+/// A handle to an in-process cache with Redis's data model.
+///
+/// Cheap to clone (an `Arc` and a database index); every clone shares the same data. The
+/// typed methods (`get`, `set`, `incr`, ...) act on the handle's database, 0 unless chosen
+/// with [`Engine::select`]; [`Engine::execute`] and [`crate::Session`] run Redis commands.
+///
+/// ```
+/// use memora_engine::Engine;
+///
+/// let engine = Engine::new();
+/// engine.set(b"greeting", b"hello", Default::default()).unwrap();
+/// assert_eq!(engine.get(b"greeting").unwrap(), Some(b"hello".to_vec()));
+/// assert_eq!(engine.incr(b"counter").unwrap(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) db: usize,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with default settings (see [`EngineBuilder`]).
+    pub fn new() -> Engine {
+        EngineBuilder::default().build()
+    }
+
+    /// A builder for an engine with custom settings.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// A handle to the same engine acting on database `db`.
+    pub fn select(&self, db: usize) -> Result<Engine> {
+        if db >= self.inner.dbs.len() {
+            return Err(Error::DbIndexOutOfRange);
+        }
+        Ok(Engine { inner: Arc::clone(&self.inner), db })
+    }
+
+    /// The database this handle acts on.
+    pub fn db_index(&self) -> usize {
+        self.db
+    }
+
+    /// Number of databases.
+    pub fn databases(&self) -> usize {
+        self.inner.dbs.len()
+    }
+
+    /// Runs one maintenance cycle: reclaims expired keys by sampling, within a time budget of
+    /// a quarter of the cycle's period (1000 ms / `hz`), as Redis's active expire cycle.
+    /// Returns how many keys it deleted.
+    pub fn run_maintenance(&self) -> u64 {
+        let hz = u64::from(self.inner.config.hz.load(Ordering::Relaxed).max(1));
+        let budget = Duration::from_micros(250_000 / hz);
+        self.inner.active_expire_cycle(budget)
+    }
+
+    /// Starts the background maintenance thread if it is not running. The thread stops when
+    /// [`Engine::stop_background_maintenance`] is called or the last handle is dropped.
+    pub fn start_background_maintenance(&self) {
+        let mut slot = self.inner.maintenance.lock();
+        if slot.is_none() {
+            *slot = Some(Maintenance::start(Arc::downgrade(&self.inner)));
+        }
+    }
+
+    /// Stops the background maintenance thread, waiting for it to finish its cycle.
+    pub fn stop_background_maintenance(&self) {
+        let maintenance = self.inner.maintenance.lock().take();
+        drop(maintenance);
+    }
+
+    /// Is the background maintenance thread running?
+    pub fn background_maintenance_running(&self) -> bool {
+        self.inner.maintenance.lock().is_some()
+    }
+}
+
+/// The background maintenance thread. Holds only a weak reference to the engine, so it never
+/// keeps it alive; dropping this stops the thread and joins it.
+#[derive(Debug)]
+struct Maintenance {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Maintenance {
+    fn start(engine: Weak<Inner>) -> Maintenance {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("memora-maintenance".into())
+            .spawn(move || {
+                loop {
+                    let period = {
+                        let Some(inner) = engine.upgrade() else { return };
+                        let hz = u64::from(inner.config.hz.load(Ordering::Relaxed).max(1));
+                        let period = Duration::from_micros(1_000_000 / hz);
+                        inner.active_expire_cycle(period / 4);
+                        period
+                    };
+                    let (lock, condvar) = &*signal;
+                    let mut stopped = lock.lock();
+                    if !*stopped {
+                        condvar.wait_for(&mut stopped, period);
+                    }
+                    if *stopped {
+                        return;
+                    }
+                }
+            })
+            .ok();
+        Maintenance { stop, thread }
+    }
+}
+
+impl Drop for Maintenance {
+    fn drop(&mut self) {
+        let (lock, condvar) = &*self.stop;
+        *lock.lock() = true;
+        condvar.notify_all();
+        if let Some(thread) = self.thread.take() {
+            // The thread itself may drop the last engine handle (its temporary upgrade); it
+            // must not join itself. It sees the stop flag and exits.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_rounds_stripes_and_clamps() {
+        let engine = Engine::builder().stripes(100).databases(0).build();
+        assert_eq!(engine.inner.dbs[0].stripe_count(), 128);
+        assert_eq!(engine.databases(), 1);
+    }
+
+    #[test]
+    fn select_checks_range() {
+        let engine = Engine::builder().databases(2).build();
+        assert_eq!(engine.select(1).map(|e| e.db_index()), Ok(1));
+        assert_eq!(engine.select(2).err(), Some(Error::DbIndexOutOfRange));
+    }
+
+    #[test]
+    fn background_thread_stops_on_drop() {
+        let engine = Engine::builder().background_maintenance(true).hz(100).build();
+        assert!(engine.background_maintenance_running());
+        let weak = Arc::downgrade(&engine.inner);
+        drop(engine);
+        // The thread holds only a weak reference, upgraded for the length of one cycle: the
+        // engine is gone as soon as that cycle ends.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while weak.upgrade().is_some() {
+            assert!(Instant::now() < deadline, "maintenance thread kept the engine alive");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn background_thread_can_be_stopped_and_restarted() {
+        let engine = Engine::builder().hz(100).build();
+        engine.start_background_maintenance();
+        engine.stop_background_maintenance();
+        assert!(!engine.background_maintenance_running());
+        engine.start_background_maintenance();
+        assert!(engine.background_maintenance_running());
+    }
+}

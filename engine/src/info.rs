@@ -1,0 +1,227 @@
+//! `Engine::stats` and the `INFO` text built from it, in Redis's `field:value` format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use crate::command::table::COMMANDS;
+use crate::engine::Engine;
+use crate::stats::{CommandStats, DbStats, Stats};
+
+/// The version of Redis whose commands and replies the engine follows, as `INFO` and `HELLO`
+/// report it for clients that check it.
+pub const REDIS_COMPAT_VERSION: &str = "7.2.0";
+
+/// Sections `INFO` (no argument, `default`) prints.
+const DEFAULT_SECTIONS: [&str; 7] =
+    ["server", "clients", "memory", "persistence", "stats", "replication", "keyspace"];
+/// Every section.
+const ALL_SECTIONS: [&str; 8] =
+    ["server", "clients", "memory", "persistence", "stats", "replication", "commandstats", "keyspace"];
+
+impl Engine {
+    /// A snapshot of the engine's statistics.
+    pub fn stats(&self) -> Stats {
+        let inner = &self.inner;
+        let counters = &inner.stats;
+        let commands = COMMANDS
+            .iter()
+            .enumerate()
+            .filter_map(|(i, spec)| {
+                let (calls, usec, failed_calls, rejected_calls) = counters.command(i);
+                (calls + failed_calls + rejected_calls > 0).then_some(CommandStats {
+                    name: spec.name,
+                    calls,
+                    usec,
+                    failed_calls,
+                    rejected_calls,
+                })
+            })
+            .collect();
+        let keyspace = (0..inner.dbs.len())
+            .filter_map(|db| {
+                let keyspace = &inner.dbs[db];
+                let (mut keys, mut expires) = (0u64, 0u64);
+                for i in 0..keyspace.stripe_count() {
+                    let stripe = keyspace.stripe(i).read();
+                    keys += stripe.len() as u64;
+                    expires += stripe.expires() as u64;
+                }
+                (keys > 0).then_some(DbStats { db, keys, expires })
+            })
+            .collect();
+        Stats {
+            keyspace_hits: counters.sum(|s| &s.keyspace_hits),
+            keyspace_misses: counters.sum(|s| &s.keyspace_misses),
+            expired_keys: counters.sum(|s| &s.expired_keys),
+            commands_processed: counters.sum(|s| &s.commands_processed),
+            commands,
+            keyspace,
+            connected_clients: inner.clients.count() as u64,
+            uptime_secs: inner.started.elapsed().as_secs(),
+        }
+    }
+
+    /// Bytes the keyspace's structures and out-of-line values take, approximately.
+    pub fn used_memory(&self) -> u64 {
+        let mut total = 0u64;
+        for keyspace in self.inner.dbs.iter() {
+            for i in 0..keyspace.stripe_count() {
+                total += keyspace.stripe(i).read().memory_bytes() as u64;
+            }
+        }
+        total
+    }
+
+    /// The `INFO` text for `sections` (empty: the default set; `all`/`everything`: all).
+    pub fn info(&self, sections: &[&[u8]]) -> String {
+        let wanted: Vec<String> =
+            sections.iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
+        let selected: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
+            DEFAULT_SECTIONS.to_vec()
+        } else if wanted.iter().any(|w| w == "all" || w == "everything") {
+            ALL_SECTIONS.to_vec()
+        } else {
+            ALL_SECTIONS.iter().copied().filter(|s| wanted.iter().any(|w| w == s)).collect()
+        };
+        let stats = self.stats();
+        let mut out = String::new();
+        for (i, section) in selected.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\r\n");
+            }
+            self.render_section(section, &stats, &mut out);
+        }
+        out
+    }
+
+    fn render_section(&self, section: &str, stats: &Stats, out: &mut String) {
+        match section {
+            "server" => self.render_server(stats, out),
+            "clients" => {
+                out.push_str("# Clients\r\n");
+                let _ = write!(out, "connected_clients:{}\r\nblocked_clients:0\r\n", stats.connected_clients);
+                if let Some(max) = self.config_value("maxclients") {
+                    let _ = write!(out, "maxclients:{max}\r\n");
+                }
+            }
+            "memory" => self.render_memory(out),
+            "persistence" => out.push_str("# Persistence\r\nloading:0\r\naof_enabled:0\r\n"),
+            "stats" => {
+                out.push_str("# Stats\r\n");
+                let _ = write!(
+                    out,
+                    "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\n\
+                     evicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+                    self.inner.clients.total_registered(),
+                    stats.commands_processed,
+                    stats.expired_keys,
+                    stats.keyspace_hits,
+                    stats.keyspace_misses
+                );
+            }
+            "replication" => out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+            "commandstats" => {
+                out.push_str("# Commandstats\r\n");
+                for c in &stats.commands {
+                    let per_call = if c.calls > 0 { c.usec as f64 / c.calls as f64 } else { 0.0 };
+                    let _ = write!(
+                        out,
+                        "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+                        c.name, c.calls, c.usec, per_call, c.rejected_calls, c.failed_calls
+                    );
+                }
+            }
+            _ => {
+                out.push_str("# Keyspace\r\n");
+                for db in &stats.keyspace {
+                    let avg_ttl = self.inner.avg_ttl_ms(db.db);
+                    let _ = write!(
+                        out,
+                        "db{}:keys={},expires={},avg_ttl={}\r\n",
+                        db.db, db.keys, db.expires, avg_ttl
+                    );
+                }
+            }
+        }
+    }
+
+    fn render_server(&self, stats: &Stats, out: &mut String) {
+        out.push_str("# Server\r\n");
+        let _ = write!(
+            out,
+            "redis_version:{REDIS_COMPAT_VERSION}\r\nmemora_version:{}\r\nredis_mode:standalone\r\n\
+             os:{} {}\r\narch_bits:{}\r\nprocess_id:{}\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            usize::BITS,
+            std::process::id()
+        );
+        if let Some(port) = self.config_value("port") {
+            let _ = write!(out, "tcp_port:{port}\r\n");
+        }
+        let _ = write!(
+            out,
+            "uptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\n",
+            stats.uptime_secs,
+            stats.uptime_secs / 86_400,
+            self.inner.config.hz.load(Ordering::Relaxed)
+        );
+    }
+
+    fn render_memory(&self, out: &mut String) {
+        let used = self.used_memory();
+        out.push_str("# Memory\r\n");
+        let _ = write!(out, "used_memory:{used}\r\nused_memory_human:{}\r\n", human_bytes(used));
+        if let Some(rss) = rss_bytes() {
+            let _ = write!(out, "used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n", human_bytes(rss));
+        }
+        out.push_str("mem_allocator:libc\r\n");
+    }
+}
+
+/// Redis's `bytesToHuman`: `123B`, `1.50K`, `2.00M`, ...
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 5] =
+        [(1 << 50, "P"), (1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    for (scale, unit) in UNITS {
+        if n >= scale {
+            return format!("{:.2}{unit}", n as f64 / scale as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+/// Resident set size of this process, where the OS tells (Linux: `/proc/self/statm`).
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human() {
+        assert_eq!(human_bytes(100), "100B");
+        assert_eq!(human_bytes(1536), "1.50K");
+        assert_eq!(human_bytes(3 << 20), "3.00M");
+    }
+
+    #[test]
+    fn sections() {
+        let engine = Engine::new();
+        engine.set(b"k", b"v", Default::default()).expect("set");
+        let _ = engine.execute(&["GET", "k"]);
+        let text = engine.info(&[]);
+        assert!(text.starts_with("# Server\r\nredis_version:"));
+        assert!(text.contains("# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n"));
+        assert!(!text.contains("# Commandstats"));
+        let text = engine.info(&[b"commandstats"]);
+        assert!(text.starts_with("# Commandstats\r\ncmdstat_get:calls=1,"), "{text}");
+        let text = engine.info(&[b"everything"]);
+        assert!(text.contains("# Commandstats") && text.contains("# Memory"));
+    }
+}

@@ -1,0 +1,131 @@
+//! Access metadata: one `u32` per entry serving both LRU and LFU.
+//!
+//! ```text
+//! bits 31..8: access time, Unix seconds modulo 2^24 (wraps every ~194 days, as Redis's LRU clock)
+//! bits  7..0: LFU counter, logarithmic (Redis's `lfu-log-factor`), decayed by idle minutes
+//!             (`lfu-decay-time`) when read or bumped
+//! ```
+//!
+//! One timestamp serves both: Redis's LFU "last decrement time" is reset on every access too.
+
+/// Counter of a new key (Redis's `LFU_INIT_VAL`), so new keys are not evicted at once.
+pub(crate) const LFU_INIT: u8 = 5;
+const CLOCK_MASK: u32 = (1 << 24) - 1;
+
+/// Tuning for the LFU counter (Redis's `lfu-log-factor` and `lfu-decay-time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LfuTuning {
+    /// Higher means more hits are needed to grow the counter.
+    pub(crate) log_factor: u32,
+    /// Minutes of idleness that take one off the counter; 0 never decays.
+    pub(crate) decay_minutes: u32,
+}
+
+/// Seconds part of a Unix-millisecond time, as stored.
+#[inline]
+pub(crate) fn clock_secs(now_ms: u64) -> u32 {
+    ((now_ms / 1000) as u32) & CLOCK_MASK
+}
+
+/// Metadata of a key created at `now_secs`.
+#[inline]
+pub(crate) fn new_meta(now_secs: u32) -> u32 {
+    (now_secs & CLOCK_MASK) << 8 | u32::from(LFU_INIT)
+}
+
+/// Seconds since the last access, taking the 24-bit wrap into account.
+pub(crate) fn idle_secs(meta: u32, now_secs: u32) -> u32 {
+    (now_secs & CLOCK_MASK).wrapping_sub(meta >> 8) & CLOCK_MASK
+}
+
+/// The LFU counter with idle decay applied (what `OBJECT FREQ` prints).
+pub(crate) fn frequency(meta: u32, now_secs: u32, tuning: LfuTuning) -> u8 {
+    let counter = (meta & 0xff) as u8;
+    if tuning.decay_minutes == 0 {
+        return counter;
+    }
+    let periods = idle_secs(meta, now_secs) / 60 / tuning.decay_minutes;
+    counter.saturating_sub(u8::try_from(periods).unwrap_or(u8::MAX))
+}
+
+/// Metadata after an access at `now_secs`: decay, then a logarithmic bump that succeeds with
+/// probability `1 / ((counter - LFU_INIT) * log_factor + 1)`; `random` is a uniform `u32`.
+#[inline]
+pub(crate) fn touched(meta: u32, now_secs: u32, tuning: LfuTuning, random: u32) -> u32 {
+    let mut counter = frequency(meta, now_secs, tuning);
+    if counter < u8::MAX {
+        let base = u32::from(counter.saturating_sub(LFU_INIT));
+        // r < 1/(base*f+1)  <=>  r * (base*f+1) < 1, with r = random / 2^32.
+        let scale = u64::from(base) * u64::from(tuning.log_factor) + 1;
+        if u64::from(random) * scale < 1 << 32 {
+            counter += 1;
+        }
+    }
+    (now_secs & CLOCK_MASK) << 8 | u32::from(counter)
+}
+
+/// A per-thread xorshift generator: cheap randomness for LFU bumps and sampling.
+pub(crate) fn fast_random() -> u32 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u32> = Cell::new({
+            // Seed from the thread-local's address and the time: distinct per thread.
+            let local = 0u8;
+            let addr = std::ptr::addr_of!(local) as usize as u32;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            (addr ^ nanos) | 1
+        });
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        state.set(x);
+        x
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TUNING: LfuTuning = LfuTuning { log_factor: 10, decay_minutes: 1 };
+
+    #[test]
+    fn idle_time_wraps() {
+        let meta = new_meta(CLOCK_MASK - 1);
+        assert_eq!(idle_secs(meta, 3), 5);
+        assert_eq!(idle_secs(new_meta(100), 160), 60);
+    }
+
+    #[test]
+    fn counter_grows_then_slows() {
+        let mut meta = new_meta(0);
+        // Below and at LFU_INIT every access counts.
+        meta = touched(meta, 0, TUNING, u32::MAX);
+        assert_eq!(meta & 0xff, 6);
+        // At 6, the bump probability is 1/11: a random below 2^32/11 bumps, above does not.
+        assert_eq!(touched(meta, 0, TUNING, u32::MAX) & 0xff, 6);
+        assert_eq!(touched(meta, 0, TUNING, (1u64 << 32) as u32 / 12) & 0xff, 7);
+    }
+
+    #[test]
+    fn counter_decays_per_idle_minute() {
+        let meta = (new_meta(0) & !0xff) | 20;
+        assert_eq!(frequency(meta, 59, TUNING), 20);
+        assert_eq!(frequency(meta, 180, TUNING), 17);
+        assert_eq!(frequency(meta, 100_000, TUNING), 0);
+        let no_decay = LfuTuning { decay_minutes: 0, ..TUNING };
+        assert_eq!(frequency(meta, 100_000, no_decay), 20);
+    }
+
+    #[test]
+    fn random_is_not_constant() {
+        let a = fast_random();
+        let b = fast_random();
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,318 @@
+//! [`Stripe`]: one lock's worth of keys.
+//!
+//! A stripe keeps its entries in fixed pages of [`Slot`]s and finds them through a `hashbrown`
+//! table of `u32` slot positions. Two properties follow, and later features rely on them:
+//!
+//! - **Positions are stable.** An entry stays in its slot from insert to delete; pages are only
+//!   appended. SCAN's cursor is a position, so a key present for a whole scan is returned even
+//!   while the stripe grows (the index may rehash; positions do not move).
+//! - **Memory is dense.** Slots fill pages front to back (freed positions are reused first), and
+//!   the index costs 5 bytes per bucket, so a 16-byte key with a 32-byte value costs one 64-byte
+//!   slot plus about 8 bytes of index.
+//!
+//! Keys with an expiry are also listed in `volatile`, which the active expiry cycle samples.
+
+use hashbrown::HashTable;
+use slab::Slab;
+
+use super::slot::{FLAG_IN_VOLATILE, Slot};
+use crate::value::{NewValue, Object, Value, ValueRef};
+
+/// Slots per page: 64 slots of 64 bytes, one 4 KiB page.
+pub(crate) const PAGE_SLOTS: usize = 64;
+
+type Page = Box<[Slot; PAGE_SLOTS]>;
+
+/// The hasher a keyspace uses for every key; stripes need it to rehash their index.
+pub(crate) type KeyHasher = ahash::RandomState;
+
+/// A removed entry's parts, returned so that callers can drop them outside the lock.
+#[derive(Debug)]
+pub(crate) struct Removed {
+    /// The out-of-line parts (large value, long key), if any.
+    pub(crate) object: Option<Object>,
+}
+
+/// The keys of one lock. See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Stripe {
+    index: HashTable<u32>,
+    pages: Vec<Page>,
+    /// Free positions, lowest last (popped first).
+    free: Vec<u32>,
+    objects: Slab<Object>,
+    /// Positions whose entry has (or had) an expiry; see `FLAG_IN_VOLATILE`.
+    volatile: Vec<u32>,
+    /// Entries with an expiry.
+    expires: usize,
+}
+
+impl Stripe {
+    /// Number of keys (expired ones not yet reclaimed included).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Number of keys with an expiry.
+    pub(crate) fn expires(&self) -> usize {
+        self.expires
+    }
+
+    /// Number of slot positions (occupied or free); positions are `0..capacity`.
+    pub(crate) fn capacity(&self) -> u32 {
+        (self.pages.len() * PAGE_SLOTS) as u32
+    }
+
+    /// The slot at `pos`.
+    #[inline]
+    pub(crate) fn slot(&self, pos: u32) -> &Slot {
+        let pos = pos as usize;
+        &self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS]
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, pos: u32) -> &mut Slot {
+        let pos = pos as usize;
+        &mut self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS]
+    }
+
+    /// The position of `key`, whose hash is `hash`.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let (pages, objects) = (&self.pages, &self.objects);
+        self.index
+            .find(hash, |&pos| {
+                let pos = pos as usize;
+                pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].key(objects) == key
+            })
+            .copied()
+    }
+
+    /// The key at `pos`.
+    pub(crate) fn key(&self, pos: u32) -> &[u8] {
+        self.slot(pos).key(&self.objects)
+    }
+
+    /// The value at `pos`.
+    #[inline]
+    pub(crate) fn value(&self, pos: u32) -> ValueRef<'_> {
+        self.slot(pos).value(&self.objects)
+    }
+
+    /// Inserts a key known to be absent; returns its position.
+    pub(crate) fn insert(
+        &mut self,
+        hasher: &KeyHasher,
+        hash: u64,
+        key: &[u8],
+        value: NewValue<'_>,
+        expire_at_ms: Option<u64>,
+        meta: u32,
+    ) -> u32 {
+        debug_assert!(self.find(hash, key).is_none());
+        let pos = self.free_position();
+        let slot = &mut self.pages[pos as usize / PAGE_SLOTS][pos as usize % PAGE_SLOTS];
+        slot.occupy(&mut self.objects, key, value);
+        slot.set_meta(meta);
+        self.set_expire(pos, expire_at_ms);
+        let (pages, objects) = (&self.pages, &self.objects);
+        self.index.insert_unique(hash, pos, |&p| {
+            let p = p as usize;
+            hasher.hash_one(pages[p / PAGE_SLOTS][p % PAGE_SLOTS].key(objects))
+        });
+        pos
+    }
+
+    /// Replaces the value at `pos`, keeping its expiry. Returns the old out-of-line value.
+    pub(crate) fn replace(&mut self, pos: u32, value: NewValue<'_>) -> Option<Value> {
+        let pos_usize = pos as usize;
+        self.pages[pos_usize / PAGE_SLOTS][pos_usize % PAGE_SLOTS].replace_value(&mut self.objects, value)
+    }
+
+    /// A mutable string buffer for the value at `pos` (see `Slot::string_mut`).
+    pub(crate) fn string_mut(&mut self, pos: u32) -> Option<&mut Vec<u8>> {
+        let pos = pos as usize;
+        self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].string_mut(&mut self.objects)
+    }
+
+    /// Sets or clears the expiry of the entry at `pos`, keeping the volatile list in step.
+    pub(crate) fn set_expire(&mut self, pos: u32, expire_at_ms: Option<u64>) {
+        let slot = self.slot_mut(pos);
+        let had = slot.expire_at_ms().is_some();
+        slot.set_expire_at_ms(expire_at_ms);
+        match (had, expire_at_ms.is_some()) {
+            (false, true) => self.expires += 1,
+            (true, false) => self.expires -= 1,
+            _ => {}
+        }
+        let slot = self.slot_mut(pos);
+        if expire_at_ms.is_some() && slot.flags() & FLAG_IN_VOLATILE == 0 {
+            slot.set_flag(FLAG_IN_VOLATILE, true);
+            self.volatile.push(pos);
+        }
+    }
+
+    /// Removes the entry at `pos` (whose key hashes to `hash`).
+    pub(crate) fn remove(&mut self, hash: u64, pos: u32) -> Removed {
+        if let Ok(entry) = self.index.find_entry(hash, |&p| p == pos) {
+            entry.remove();
+        }
+        if self.slot(pos).expire_at_ms().is_some() {
+            self.expires -= 1;
+        }
+        let object = {
+            let pos = pos as usize;
+            self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].vacate(&mut self.objects)
+        };
+        self.free.push(pos);
+        Removed { object }
+    }
+
+    /// Removes every entry, returning the out-of-line parts for dropping outside the lock.
+    pub(crate) fn clear(&mut self) -> Stripe {
+        std::mem::take(self)
+    }
+
+    /// Number of positions in the volatile list.
+    pub(crate) fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// The position listed at `i` of the volatile list. If its entry no longer has an expiry
+    /// (or the slot is free), the listing is dropped and `None` returned, which keeps the list
+    /// bounded by the number of keys with an expiry plus the ones dropped since last sampled.
+    pub(crate) fn volatile_at(&mut self, i: usize) -> Option<u32> {
+        let pos = *self.volatile.get(i)?;
+        let slot = self.slot(pos);
+        if slot.is_occupied() && slot.expire_at_ms().is_some() {
+            return Some(pos);
+        }
+        self.volatile.swap_remove(i);
+        self.slot_mut(pos).set_flag(FLAG_IN_VOLATILE, false);
+        None
+    }
+
+    /// Occupied positions from `from` on, in position order.
+    pub(crate) fn occupied_from(&self, from: u32) -> impl Iterator<Item = u32> + '_ {
+        (from..self.capacity()).filter(|&pos| self.slot(pos).is_occupied())
+    }
+
+    /// A free position, adding a page when none is left.
+    fn free_position(&mut self) -> u32 {
+        if let Some(pos) = self.free.pop() {
+            return pos;
+        }
+        let base = self.capacity();
+        let page: Page = Box::new([const { Slot::free() }; PAGE_SLOTS]);
+        self.pages.push(page);
+        // Push in reverse so the lowest position is reused first: keeps pages filled in order.
+        self.free.extend((base + 1..base + PAGE_SLOTS as u32).rev());
+        base
+    }
+
+    /// Bytes this stripe holds: its structures plus the contents of its objects.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let objects: usize = self
+            .objects
+            .iter()
+            .map(|(_, object)| {
+                object.key.as_ref().map_or(0, |k| k.len())
+                    + match &object.value {
+                        Value::Str(bytes) => bytes.capacity(),
+                        Value::Int(_) => 0,
+                    }
+            })
+            .sum();
+        self.overhead_bytes() + objects
+    }
+
+    /// Bytes of heap this stripe's own structures take (pages, index, lists), not counting
+    /// objects' contents. Used by memory reporting.
+    pub(crate) fn overhead_bytes(&self) -> usize {
+        self.pages.capacity() * std::mem::size_of::<Page>()
+            + self.pages.len() * std::mem::size_of::<[Slot; PAGE_SLOTS]>()
+            + self.index.allocation_size()
+            + self.free.capacity() * 4
+            + self.volatile.capacity() * 4
+            + self.objects.capacity() * (std::mem::size_of::<Object>() + 8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher() -> KeyHasher {
+        KeyHasher::with_seeds(1, 2, 3, 4)
+    }
+
+    fn put(stripe: &mut Stripe, h: &KeyHasher, key: &[u8], value: &[u8]) -> u32 {
+        stripe.insert(h, h.hash_one(key), key, NewValue::Str(value), None, 0)
+    }
+
+    #[test]
+    fn insert_find_remove() {
+        let h = hasher();
+        let mut stripe = Stripe::default();
+        let a = put(&mut stripe, &h, b"a", b"1");
+        let b = put(&mut stripe, &h, b"b", b"2");
+        assert_eq!(stripe.len(), 2);
+        assert_eq!(stripe.find(h.hash_one(b"a".as_slice()), b"a"), Some(a));
+        assert_eq!(stripe.value(b), ValueRef::Str(b"2"));
+        stripe.remove(h.hash_one(b"a".as_slice()), a);
+        assert_eq!(stripe.find(h.hash_one(b"a".as_slice()), b"a"), None);
+        assert_eq!(stripe.len(), 1);
+        // The freed position is reused first.
+        assert_eq!(put(&mut stripe, &h, b"c", b"3"), a);
+    }
+
+    #[test]
+    fn positions_are_stable_while_growing() {
+        let h = hasher();
+        let mut stripe = Stripe::default();
+        let first = put(&mut stripe, &h, b"first", b"v");
+        for i in 0..10_000u32 {
+            put(&mut stripe, &h, &i.to_le_bytes(), b"v");
+        }
+        assert_eq!(stripe.find(h.hash_one(b"first".as_slice()), b"first"), Some(first));
+        assert_eq!(stripe.key(first), b"first");
+        assert_eq!(stripe.occupied_from(0).count(), 10_001);
+        for i in 0..10_000u32 {
+            let key = i.to_le_bytes();
+            let pos = stripe.find(h.hash_one(key.as_slice()), &key).expect("present");
+            assert_eq!(stripe.key(pos), key);
+        }
+    }
+
+    #[test]
+    fn volatile_list_drops_persisted_and_freed_entries() {
+        let h = hasher();
+        let mut stripe = Stripe::default();
+        let pos = stripe.insert(&h, h.hash_one(b"k".as_slice()), b"k", NewValue::Int(1), Some(10), 0);
+        stripe.set_expire(pos, Some(20));
+        assert_eq!(stripe.volatile_len(), 1, "no duplicate listing");
+        assert_eq!(stripe.expires(), 1);
+        assert_eq!(stripe.volatile_at(0), Some(pos));
+        stripe.set_expire(pos, None);
+        assert_eq!(stripe.expires(), 0);
+        assert_eq!(stripe.volatile_at(0), None);
+        assert_eq!(stripe.volatile_len(), 0);
+        stripe.set_expire(pos, Some(5));
+        stripe.remove(h.hash_one(b"k".as_slice()), pos);
+        assert_eq!(stripe.expires(), 0);
+        assert_eq!(stripe.volatile_at(0), None);
+        assert_eq!(stripe.volatile_len(), 0);
+    }
+
+    #[test]
+    fn clear_empties() {
+        let h = hasher();
+        let mut stripe = Stripe::default();
+        put(&mut stripe, &h, b"k", &[1; 100]);
+        let old = stripe.clear();
+        assert_eq!(old.len(), 1);
+        assert_eq!(stripe.len(), 0);
+        assert_eq!(stripe.capacity(), 0);
+    }
+}

@@ -1,0 +1,80 @@
+//! # memora-engine
+//!
+//! An in-process cache with Redis's data model: a lock-striped keyspace of binary-safe keys,
+//! Redis's string and key commands with their exact semantics and error texts, expiry (lazy
+//! on access plus an active sampling cycle), access metadata for LRU/LFU, statistics, and a
+//! command table with an `execute(argv)` entry point that answers like a Redis server.
+//!
+//! The engine opens no sockets and starts no threads unless asked (see
+//! [`EngineBuilder::background_maintenance`]); the reference server in `memora-server` puts
+//! it on the network.
+//!
+//! ```
+//! use std::time::Duration;
+//! use memora_engine::{Engine, Reply, Session};
+//!
+//! // The typed API.
+//! let engine = Engine::new();
+//! engine.set(b"user:1", b"alice", Default::default()).unwrap();
+//! engine.set_ex(b"session", b"token", Duration::from_secs(60)).unwrap();
+//! assert_eq!(engine.get(b"user:1").unwrap(), Some(b"alice".to_vec()));
+//! assert_eq!(engine.incr_by(b"visits", 5).unwrap(), 5);
+//!
+//! // Redis commands, as a server would run them for one connection.
+//! let mut session = Session::new(&engine);
+//! assert_eq!(session.execute(&["APPEND", "user:1", "!"]), Reply::Integer(6));
+//! assert_eq!(session.execute(&["GET", "user:1"]), Reply::Bulk(b"alice!".to_vec()));
+//! assert!(session.execute(&["INCR", "user:1"]).is_error());
+//! ```
+//!
+//! # Components
+//! - [`Engine`] / [`EngineBuilder`]: the shared handle and its settings.
+//! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...) and keys
+//!   ([`ExpireCondition`], [`ScanOptions`], ...).
+//! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
+//! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
+//! - [`Clock`]: the time source; [`ManualClock`] for tests.
+//! - [`Stats`]: counters behind `INFO`.
+//!
+//! # Feature flags
+//! - `test-utils`: exposes [`test_utils`], a reference model for property tests.
+
+#![warn(missing_docs)]
+
+mod clock;
+mod command;
+mod config;
+mod db;
+mod engine;
+mod error;
+mod expire;
+mod glob;
+mod info;
+mod keys;
+mod keyspace;
+mod lcs;
+mod num;
+mod reply;
+mod session;
+mod stats;
+mod strings;
+mod value;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use command::{CommandFlags, CommandSpec, KeySpec};
+pub use config::parse_memory;
+pub use engine::{DEFAULT_DATABASES, DEFAULT_PROTO_MAX_BULK_LEN, DEFAULT_STRIPES, Engine, EngineBuilder};
+pub use error::{Error, Result};
+pub use glob::glob_match;
+pub use info::REDIS_COMPAT_VERSION;
+pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
+pub use reply::Reply;
+pub use session::{Protocol, Session};
+pub use stats::{CommandStats, DbStats, Stats};
+pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
+pub use value::KeyType;
+
+/// The command table, in the order `COMMAND` lists it.
+pub fn commands() -> &'static [CommandSpec] {
+    command::table::COMMANDS
+}

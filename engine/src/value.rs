@@ -1,0 +1,124 @@
+//! Values: the types a key can hold, owned and borrowed.
+//!
+//! Strings are stored inline in their slot when they fit (see `keyspace::slot`); everything that
+//! does not fit lives in an [`Object`] in the stripe's object slab. Integer strings in canonical
+//! form (what `SET k 42` or `INCR` produce) are kept as `i64` and printed back byte for byte.
+
+/// The type of a key's value, as `TYPE` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// A binary-safe string (including integer strings).
+    String,
+}
+
+impl KeyType {
+    /// The name `TYPE` answers (`string`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::String => "string",
+        }
+    }
+
+    /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
+    pub fn parse(name: &[u8]) -> Option<KeyType> {
+        if name.eq_ignore_ascii_case(b"string") { Some(KeyType::String) } else { None }
+    }
+}
+
+/// An owned value, as stored out of line or moved between keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value {
+    /// A string that is not kept as an integer.
+    Str(Vec<u8>),
+    /// A string in canonical integer form.
+    Int(i64),
+}
+
+impl Value {
+    /// Borrows the value.
+    pub(crate) fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Str(bytes) => ValueRef::Str(bytes),
+            Value::Int(n) => ValueRef::Int(*n),
+        }
+    }
+}
+
+/// A borrowed view of a stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueRef<'a> {
+    /// String bytes.
+    Str(&'a [u8]),
+    /// An integer string.
+    Int(i64),
+}
+
+impl<'a> ValueRef<'a> {
+    /// The value's type.
+    pub(crate) fn key_type(self) -> KeyType {
+        match self {
+            ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
+        }
+    }
+
+    /// The string's bytes, or `None` when the value is not a string.
+    ///
+    /// Integers are printed into `buf`, so no allocation happens.
+    pub(crate) fn string_bytes<'b>(self, buf: &'b mut itoa::Buffer) -> Option<&'b [u8]>
+    where
+        'a: 'b,
+    {
+        match self {
+            ValueRef::Str(bytes) => Some(bytes),
+            ValueRef::Int(n) => Some(buf.format(n).as_bytes()),
+        }
+    }
+
+    /// The string as an owned byte vector, or `None` when the value is not a string.
+    pub(crate) fn string_to_vec(self) -> Option<Vec<u8>> {
+        let mut buf = itoa::Buffer::new();
+        self.string_bytes(&mut buf).map(<[u8]>::to_vec)
+    }
+
+    /// An owned copy.
+    pub(crate) fn to_owned_value(self) -> Value {
+        match self {
+            ValueRef::Str(bytes) => Value::Str(bytes.to_vec()),
+            ValueRef::Int(n) => Value::Int(n),
+        }
+    }
+}
+
+/// What a write stores: borrowed string bytes, an integer, or an owned value.
+#[derive(Debug)]
+pub(crate) enum NewValue<'a> {
+    /// String bytes, copied inline or into an object.
+    Str(&'a [u8]),
+    /// An integer string.
+    Int(i64),
+    /// An owned value (moved from another key, or built by a command).
+    Owned(Value),
+}
+
+/// An out-of-line entry part: the value when it does not fit its slot, and the key when it is
+/// longer than a slot holds inline.
+#[derive(Debug)]
+pub(crate) struct Object {
+    /// The key, when it is too long for the slot.
+    pub(crate) key: Option<Box<[u8]>>,
+    /// The value.
+    pub(crate) value: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_bytes_round_trip() {
+        let mut buf = itoa::Buffer::new();
+        assert_eq!(ValueRef::Int(i64::MIN).string_bytes(&mut buf), Some(&b"-9223372036854775808"[..]));
+        assert_eq!(ValueRef::Str(b"x").string_to_vec(), Some(b"x".to_vec()));
+    }
+}
