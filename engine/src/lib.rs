@@ -58,6 +58,8 @@ mod reply;
 mod session;
 mod stats;
 mod strings;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 mod value;
 
 pub use clock::{Clock, ManualClock, SystemClock};
