@@ -23,3 +23,8 @@ pub use memora_engine as engine;
 pub use memora_engine::*;
 pub use memora_replication as replication;
 pub use memora_snapshot as snapshot;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
