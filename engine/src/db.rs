@@ -87,7 +87,7 @@ impl Inner {
     #[inline]
     fn touch(&self, slot: &crate::keyspace::slot::Slot) {
         let now_secs = access::clock_secs(self.clock.coarse_now_ms());
-        let meta = access::touched(slot.meta(), now_secs, self.lfu_tuning(), access::fast_random());
+        let meta = access::touched(slot.meta(), now_secs, self.lfu_tuning(), access::fast_random);
         slot.set_meta(meta);
     }
 
@@ -145,15 +145,20 @@ impl Inner {
     }
 
     /// Write-locks the stripes of `keys` (pairs of database and key), in global order.
+    /// A single key takes its one lock without allocating.
     ///
     /// **Locking behaviour:** the returned set holds every lock until dropped.
     pub(crate) fn write_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> WriteSet<'_> {
-        let mut order = self.lock_order(keys);
-        let guards = if order.len() == 1 {
-            let (db, stripe) = order[0];
-            Guards::One(db, stripe, self.dbs[db].stripe(stripe).write())
-        } else {
-            Guards::Many(order.drain(..).map(|(db, s)| (db, s, self.dbs[db].stripe(s).write())).collect())
+        let mut keys = keys.into_iter();
+        let guards = match (keys.next(), keys.next()) {
+            (Some((db, key)), None) => {
+                let stripe = self.dbs[db].stripe_for(self.hash(key));
+                Guards::One(db, stripe, self.dbs[db].stripe(stripe).write())
+            }
+            (first, second) => {
+                let order = self.lock_order(first.into_iter().chain(second).chain(keys));
+                Guards::Many(order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).write())).collect())
+            }
         };
         WriteSet { guards, inner: self, now: Now::new(&*self.clock), garbage: Vec::new() }
     }

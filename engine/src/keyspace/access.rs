@@ -41,23 +41,26 @@ pub(crate) fn idle_secs(meta: u32, now_secs: u32) -> u32 {
 /// The LFU counter with idle decay applied (what `OBJECT FREQ` prints).
 pub(crate) fn frequency(meta: u32, now_secs: u32, tuning: LfuTuning) -> u8 {
     let counter = (meta & 0xff) as u8;
-    if tuning.decay_minutes == 0 {
+    let idle = idle_secs(meta, now_secs);
+    // Most accesses come less than a minute apart: no division on the hot path.
+    if tuning.decay_minutes == 0 || idle < 60 {
         return counter;
     }
-    let periods = idle_secs(meta, now_secs) / 60 / tuning.decay_minutes;
+    let periods = idle / 60 / tuning.decay_minutes;
     counter.saturating_sub(u8::try_from(periods).unwrap_or(u8::MAX))
 }
 
 /// Metadata after an access at `now_secs`: decay, then a logarithmic bump that succeeds with
-/// probability `1 / ((counter - LFU_INIT) * log_factor + 1)`; `random` is a uniform `u32`.
+/// probability `1 / ((counter - LFU_INIT) * log_factor + 1)`; `random` yields a uniform `u32`
+/// and is only called when the probability is below 1.
 #[inline]
-pub(crate) fn touched(meta: u32, now_secs: u32, tuning: LfuTuning, random: u32) -> u32 {
+pub(crate) fn touched(meta: u32, now_secs: u32, tuning: LfuTuning, random: impl FnOnce() -> u32) -> u32 {
     let mut counter = frequency(meta, now_secs, tuning);
     if counter < u8::MAX {
         let base = u32::from(counter.saturating_sub(LFU_INIT));
         // r < 1/(base*f+1)  <=>  r * (base*f+1) < 1, with r = random / 2^32.
         let scale = u64::from(base) * u64::from(tuning.log_factor) + 1;
-        if u64::from(random) * scale < 1 << 32 {
+        if scale == 1 || u64::from(random()) * scale < 1 << 32 {
             counter += 1;
         }
     }
@@ -105,11 +108,11 @@ mod tests {
     fn counter_grows_then_slows() {
         let mut meta = new_meta(0);
         // Below and at LFU_INIT every access counts.
-        meta = touched(meta, 0, TUNING, u32::MAX);
+        meta = touched(meta, 0, TUNING, || u32::MAX);
         assert_eq!(meta & 0xff, 6);
         // At 6, the bump probability is 1/11: a random below 2^32/11 bumps, above does not.
-        assert_eq!(touched(meta, 0, TUNING, u32::MAX) & 0xff, 6);
-        assert_eq!(touched(meta, 0, TUNING, (1u64 << 32) as u32 / 12) & 0xff, 7);
+        assert_eq!(touched(meta, 0, TUNING, || u32::MAX) & 0xff, 6);
+        assert_eq!(touched(meta, 0, TUNING, || ((1u64 << 32) / 12) as u32) & 0xff, 7);
     }
 
     #[test]
