@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
+use crate::command::args::{c_str, error_quoting};
 use crate::engine::{Engine, Inner};
 use crate::error::{Error, Result};
 use crate::glob::glob_match;
@@ -27,8 +28,15 @@ pub(crate) struct ExtraParams {
 const ENGINE_PARAMS: [&str; 7] =
     ["appendonly", "databases", "hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len", "save"];
 
+/// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
+/// `save`, which only report that nothing persists) are immutable here.
+const ENGINE_SETTABLE: [&str; 4] = ["hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len"];
+
+/// A checked `CONFIG SET` change, applied once every pair has been checked.
+type ConfigAction<'a> = Box<dyn FnOnce(&Inner) + 'a>;
+
 fn set_failed(name: &str, why: &str) -> Error {
-    Error::msg(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"))
+    error_quoting(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"))
 }
 
 fn parse_int(name: &str, value: &[u8], min: i64, max: i64) -> Result<i64> {
@@ -76,7 +84,7 @@ impl Inner {
     }
 
     /// Checks a new value for an engine parameter; returns the action that applies it.
-    fn check_engine_param(&self, name: &str, value: &[u8]) -> Result<Box<dyn FnOnce(&Inner) + '_>> {
+    fn check_engine_param(&self, name: &str, value: &[u8]) -> Result<ConfigAction<'_>> {
         Ok(match name {
             "hz" => {
                 let hz = parse_int(name, value, 0, i64::from(i32::MAX))?.clamp(1, 500) as u32;
@@ -93,10 +101,11 @@ impl Inner {
             "proto-max-bulk-len" => {
                 let n =
                     parse_memory(value).ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
-                if n < 1024 * 1024 {
+                // A `long long` setting in Redis: at most i64::MAX.
+                if n < 1024 * 1024 || n > i64::MAX as u64 {
                     return Err(set_failed(
                         name,
-                        "argument must be between 1048576 and 18446744073709551615 inclusive",
+                        &format!("argument must be between 1048576 and {} inclusive", i64::MAX),
                     ));
                 }
                 Box::new(move |inner| inner.config.proto_max_bulk_len.store(n, Ordering::Relaxed))
@@ -105,46 +114,70 @@ impl Inner {
         })
     }
 
-    /// `CONFIG GET` for each pattern: matching (name, value) pairs, each name once.
+    /// `CONFIG GET` for each pattern: matching (name, value) pairs, each parameter once. A
+    /// pattern without glob characters (`*`, `?`, `[`) is a name, looked up ignoring case and
+    /// answered spelled as asked, as Redis does.
     pub(crate) fn config_get(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let extras = self.extra_params.params.lock().clone();
-        let mut all: BTreeMap<String, String> = BTreeMap::new();
-        let names = ENGINE_PARAMS.iter().map(|n| n.to_string()).chain(extras.keys().cloned());
-        for name in names {
-            if patterns.iter().any(|p| glob_match(p, name.as_bytes(), true)) {
-                let value = self.engine_param(&name).or_else(|| extras.get(&name).map(|p| p.value.clone()));
-                if let Some(value) = value {
-                    all.insert(name, value);
+        let value_of =
+            |name: &str| self.engine_param(name).or_else(|| extras.get(name).map(|p| p.value.clone()));
+        // Canonical name -> (name as answered, value).
+        let mut found: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for pattern in patterns {
+            if !pattern.iter().any(|b| b"*?[".contains(b)) {
+                let asked = String::from_utf8_lossy(pattern).into_owned();
+                let name = asked.to_ascii_lowercase();
+                if let Some(value) = value_of(&name) {
+                    found.entry(name).or_insert((asked, value));
+                }
+                continue;
+            }
+            let names = ENGINE_PARAMS.iter().map(|n| n.to_string()).chain(extras.keys().cloned());
+            for name in names {
+                if glob_match(pattern, name.as_bytes(), true) && !found.contains_key(&name) {
+                    if let Some(value) = value_of(&name) {
+                        found.insert(name.clone(), (name, value));
+                    }
                 }
             }
         }
-        all.into_iter().collect()
+        found.into_values().collect()
     }
 
-    /// `CONFIG SET` of several pairs: all are checked first, then all applied, or none.
+    /// `CONFIG SET` of several pairs: all are checked first, then all applied, or none. As in
+    /// Redis, the names are checked first (unknown, immutable or repeated; the error quotes the
+    /// name as given), then the values (the error names the parameter).
     pub(crate) fn config_set(&self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
-        let mut seen: Vec<String> = Vec::new();
+        let extras = self.extra_params.params.lock().clone();
+        let mut names: Vec<String> = Vec::with_capacity(pairs.len());
+        for &(asked, _) in pairs {
+            let shown = c_str(asked);
+            let name = String::from_utf8_lossy(asked).to_ascii_lowercase();
+            let settable = if ENGINE_PARAMS.contains(&name.as_str()) {
+                ENGINE_SETTABLE.contains(&name.as_str())
+            } else if let Some(param) = extras.get(&name) {
+                param.settable
+            } else {
+                return Err(error_quoting(&format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{shown}'"
+                )));
+            };
+            if !settable {
+                return Err(set_failed(&shown, "can't set immutable config"));
+            }
+            if names.contains(&name) {
+                return Err(set_failed(&shown, "duplicate parameter"));
+            }
+            names.push(name);
+        }
         let mut engine_actions = Vec::new();
         let mut extra_updates = Vec::new();
-        let extras = self.extra_params.params.lock().clone();
-        for &(name, value) in pairs {
-            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-            if seen.contains(&name) {
-                return Err(set_failed(&name, "duplicate parameter"));
-            }
+        for (name, &(_, value)) in names.into_iter().zip(pairs) {
             if ENGINE_PARAMS.contains(&name.as_str()) {
                 engine_actions.push(self.check_engine_param(&name, value)?);
-            } else if let Some(param) = extras.get(&name) {
-                if !param.settable {
-                    return Err(set_failed(&name, "can't set immutable config"));
-                }
-                extra_updates.push((name.clone(), String::from_utf8_lossy(value).into_owned()));
             } else {
-                return Err(Error::msg(format!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                )));
+                extra_updates.push((name, String::from_utf8_lossy(value).into_owned()));
             }
-            seen.push(name);
         }
         for action in engine_actions {
             action(self);
@@ -197,6 +230,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::DEFAULT_PROTO_MAX_BULK_LEN;
 
     #[test]
     fn memory_units() {
@@ -234,6 +268,54 @@ mod tests {
         );
         engine.config_set(&[("hz", "1000")]).expect("clamped");
         assert_eq!(engine.config_value("hz").as_deref(), Some("500"));
+    }
+
+    #[test]
+    fn set_checks_every_name_before_any_value() {
+        let engine = Engine::new();
+        let err = |pairs: &[(&str, &str)]| engine.config_set(pairs).unwrap_err().to_string();
+        assert_eq!(
+            err(&[("hz", "abc"), ("NoSuch", "1")]),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'NoSuch'"
+        );
+        assert_eq!(
+            err(&[("hz", "10"), ("HZ", "11")]),
+            "ERR CONFIG SET failed (possibly related to argument 'HZ') - duplicate parameter"
+        );
+        assert_eq!(
+            err(&[("Databases", "4")]),
+            "ERR CONFIG SET failed (possibly related to argument 'Databases') - can't set immutable config"
+        );
+        assert_eq!(
+            err(&[("HZ", "abc")]),
+            "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            err(&[("a\r\nb", "1")]),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'a  b'"
+        );
+    }
+
+    #[test]
+    fn get_answers_a_plain_name_as_asked() {
+        let engine = Engine::new();
+        let max = DEFAULT_PROTO_MAX_BULK_LEN.to_string();
+        assert_eq!(
+            engine.config_get(&["PROTO-MAX-BULK-LEN"]),
+            vec![("PROTO-MAX-BULK-LEN".to_string(), max.clone())]
+        );
+        assert_eq!(engine.config_get(&["PROTO*"]), vec![("proto-max-bulk-len".to_string(), max.clone())]);
+        assert_eq!(engine.config_get(&["Hz", "h?"]), vec![("Hz".to_string(), "10".to_string())]);
+        assert!(engine.config_get(&["nope"]).is_empty());
+    }
+
+    #[test]
+    fn proto_max_bulk_len_range_is_redis_long_long() {
+        let engine = Engine::new();
+        let err = engine.config_set(&[("proto-max-bulk-len", "1000")]).unwrap_err().to_string();
+        assert!(err.ends_with("argument must be between 1048576 and 9223372036854775807 inclusive"), "{err}");
+        assert!(engine.config_set(&[("proto-max-bulk-len", "9223372036854775808")]).is_err());
+        engine.config_set(&[("proto-max-bulk-len", "1mb")]).expect("in range");
     }
 
     #[test]

@@ -157,7 +157,9 @@ impl Inner {
             }
             (first, second) => {
                 let order = self.lock_order(first.into_iter().chain(second).chain(keys));
-                Guards::Many(order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).write())).collect())
+                Guards::Many(
+                    order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).write())).collect(),
+                )
             }
         };
         WriteSet { guards, inner: self, now: Now::new(&*self.clock), garbage: Vec::new() }

@@ -101,8 +101,8 @@ impl Inner {
                     }
                 }
                 deleted += expired as u64;
-                if ttl_count > 0 {
-                    self.record_avg_ttl(db, ttl_sum / ttl_count);
+                if let Some(avg) = ttl_sum.checked_div(ttl_count) {
+                    self.record_avg_ttl(db, avg);
                 }
                 if sampled == 0 || expired * 100 <= sampled * STALE_PERCENT {
                     break;

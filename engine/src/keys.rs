@@ -372,18 +372,15 @@ impl Engine {
         Ok(())
     }
 
-    /// `OBJECT ENCODING`: the representation in use (`int`, `embstr`, `raw`).
+    /// `OBJECT ENCODING`: the representation Redis would use (`int`, `embstr`, `raw`).
+    ///
+    /// An inline string was written whole (SET and friends), as Redis's `embstr`, which holds
+    /// at most 44 bytes: longer ones are `raw` there even when they fit a slot here.
+    /// Out-of-line strings answer `raw` (edited in place by APPEND or SETRANGE, or too long for
+    /// the slot).
     pub fn object_encoding(&self, key: impl AsRef<[u8]>) -> Option<&'static str> {
-        self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |found| {
-            found.map(|f| match f.kind {
-                Kind::Int => "int",
-                Kind::Str => "embstr",
-                Kind::Obj | Kind::Free => match f.value {
-                    crate::value::ValueRef::Int(_) => "int",
-                    crate::value::ValueRef::Str(_) => "raw",
-                },
-            })
-        })
+        self.inner
+            .read(self.db, key.as_ref(), Lookup::QUIET, |found| found.map(|f| encoding_name(f.kind, f.value)))
     }
 
     /// `OBJECT FREQ`: the LFU counter, with idle decay applied.
@@ -400,6 +397,18 @@ impl Engine {
         let now_secs = access::clock_secs(self.inner.clock.coarse_now_ms());
         self.inner
             .read(self.db, key.as_ref(), Lookup::QUIET, |f| f.map(|f| access::idle_secs(f.meta, now_secs)))
+    }
+}
+
+/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_SIZE_LIMIT: usize = 44;
+
+/// The `OBJECT ENCODING` name for a value stored as `kind`.
+fn encoding_name(kind: Kind, value: crate::value::ValueRef<'_>) -> &'static str {
+    match (kind, value) {
+        (_, crate::value::ValueRef::Int(_)) => "int",
+        (Kind::Str, crate::value::ValueRef::Str(bytes)) if bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+        _ => "raw",
     }
 }
 
@@ -428,6 +437,20 @@ impl crate::engine::Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embstr_is_at_most_44_bytes_as_in_redis() {
+        let engine = Engine::new();
+        engine.set(b"a", [b'x'; 44], Default::default()).expect("set");
+        engine.set(b"b", [b'x'; 45], Default::default()).expect("set");
+        engine.set(b"n", b"-12", Default::default()).expect("set");
+        assert_eq!(engine.object_encoding(b"a"), Some("embstr"));
+        assert_eq!(engine.object_encoding(b"b"), Some("raw"), "45 bytes fit a slot but not an embstr");
+        assert_eq!(engine.object_encoding(b"n"), Some("int"));
+        engine.append(b"a", b"").expect("append");
+        engine.append(b"n", b"0").expect("append");
+        assert_eq!(engine.object_encoding(b"n"), Some("raw"));
+    }
 
     #[test]
     fn expire_conditions() {

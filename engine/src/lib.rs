@@ -37,7 +37,8 @@
 //! - [`Stats`]: counters behind `INFO`.
 //!
 //! # Feature flags
-//! - `test-utils`: exposes [`test_utils`], a reference model for property tests.
+//! - `test-utils`: exposes `test_utils`, an operation enum and a reference model shared by
+//!   the property tests and the fuzz targets.
 
 #![warn(missing_docs)]
 

@@ -187,18 +187,19 @@ impl Engine {
         Ok(Some(bytes))
     }
 
-    /// `GETEX`: the string at `key`, changing its expiry as told.
+    /// `GETEX`: the string at `key`, changing its expiry as told. As in Redis, an absent key
+    /// answers `None` before the expiry is checked, so even an invalid one is not an error then.
     pub fn getex(&self, key: impl AsRef<[u8]>, expiry: GetExExpiry) -> Result<Option<Vec<u8>>> {
         let key = key.as_ref();
         let mut set = self.inner.write_set([(self.db, key)]);
         let now_ms = set.now_ms();
+        let mut entry = set.entry(self.db, key);
+        let Some(value) = entry.value() else { return Ok(None) };
+        let bytes = string_of(value)?;
         let at = match expiry {
             GetExExpiry::Set(e) => Some(e.resolve(now_ms, "getex")?),
             _ => None,
         };
-        let mut entry = set.entry(self.db, key);
-        let Some(value) = entry.value() else { return Ok(None) };
-        let bytes = string_of(value)?;
         match (expiry, at) {
             // An absolute time already past deletes the key, as Redis does.
             (_, Some(at)) if at <= now_ms => {
@@ -257,14 +258,14 @@ impl Engine {
         let mut entry = set.entry(self.db, key);
         let Some(value) = entry.value() else {
             self.inner.check_string_len(suffix.len() as u64)?;
-            entry.put(NewValue::Str(suffix), Ttl::Keep);
+            // A new key is stored as SET would store it (`APPEND k 1` makes an integer).
+            entry.put(string_value(suffix), Ttl::Keep);
             return Ok(suffix.len());
         };
         let old_len = string_len(value)?;
         self.inner.check_string_len((old_len + suffix.len()) as u64)?;
-        if suffix.is_empty() {
-            return Ok(old_len);
-        }
+        // Even an empty suffix makes the value an edited-in-place string, as Redis unshares it
+        // (`OBJECT ENCODING` says `raw` afterwards).
         let bytes = entry.string_mut().ok_or(Error::WrongType)?;
         bytes.extend_from_slice(suffix);
         Ok(bytes.len())
@@ -342,7 +343,8 @@ impl Engine {
         if !sum.format_human(&mut text) {
             return Err(Error::NanOrInfinity);
         }
-        entry.put(string_value(&text), Ttl::Keep);
+        // Redis stores the sum as a plain string (`embstr`), never as an integer.
+        entry.put(NewValue::Str(&text), Ttl::Keep);
         Ok(text)
     }
 
@@ -464,6 +466,28 @@ mod tests {
         assert_eq!(substring(b"", 0, -1), b"");
         assert_eq!(substring(s, -100, 2), b"Thi");
         assert_eq!(substring(s, i64::MIN, i64::MAX), s);
+    }
+
+    #[test]
+    fn encodings_after_append_and_incrbyfloat_follow_redis() {
+        let engine = Engine::new();
+        engine.append(b"new", b"123").expect("append");
+        assert_eq!(engine.object_encoding(b"new"), Some("int"));
+        engine.set(b"s", b"abc", SetOptions::default()).expect("set");
+        assert_eq!(engine.append(b"s", b""), Ok(3));
+        assert_eq!(engine.object_encoding(b"s"), Some("raw"));
+        engine.incr_by_float(b"f", 1.0).expect("incrbyfloat");
+        assert_eq!(engine.object_encoding(b"f"), Some("embstr"));
+        assert_eq!(engine.incr(b"f"), Ok(2));
+    }
+
+    #[test]
+    fn getex_on_an_absent_key_ignores_the_expiry() {
+        let engine = Engine::new();
+        let invalid = GetExExpiry::Set(Expiry::In(Duration::ZERO));
+        assert_eq!(engine.getex(b"missing", invalid), Ok(None));
+        engine.set(b"k", b"v", SetOptions::default()).expect("set");
+        assert_eq!(engine.getex(b"k", invalid), Err(Error::InvalidExpireTime("getex")));
     }
 
     #[test]

@@ -129,7 +129,12 @@ impl Op {
         let key = a % 8;
         let small = |len: u8| (len % 6) as usize;
         Some(match tag % 19 {
-            0 => Op::Set { key, value: take(small(b))?, condition: b % 3, px: (b & 0x80 != 0).then_some(u32::from(a) * 10) },
+            0 => Op::Set {
+                key,
+                value: take(small(b))?,
+                condition: b % 3,
+                px: (b & 0x80 != 0).then_some(u32::from(a) * 10),
+            },
             1 => Op::Get(key),
             2 => Op::Del(vec![key, b % 8]),
             3 => Op::IncrBy(key, i64::from(b as i8)),
@@ -257,9 +262,11 @@ impl Model {
                 }
                 Reply::OK
             }
-            Op::MGet(keys) => {
-                Reply::Array(keys.iter().map(|k| self.get(*k).map_or(Reply::Null, |e| Reply::Bulk(e.value.clone()))).collect())
-            }
+            Op::MGet(keys) => Reply::Array(
+                keys.iter()
+                    .map(|k| self.get(*k).map_or(Reply::Null, |e| Reply::Bulk(e.value.clone())))
+                    .collect(),
+            ),
             Op::SetRange(key, offset, value) => self.setrange(*key, usize::from(*offset), value),
             Op::GetRange(key, start, end) => {
                 let bytes = self.get(*key).map(|e| e.value.clone()).unwrap_or_default();

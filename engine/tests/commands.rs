@@ -368,10 +368,7 @@ fn connection_and_server_commands() {
         (&["CLIENT", "NOPE"], err("ERR unknown subcommand 'NOPE'. Try CLIENT HELP.")),
         (&["CONFIG", "GET", "databases"], Reply::Map(vec![(bulk("databases"), bulk("16"))])),
         (&["CONFIG", "SET", "hz"], err("ERR wrong number of arguments for 'config|set' command")),
-        (
-            &["CONFIG", "SET", "hz", "20", "lfu-log-factor"],
-            err("ERR syntax error"),
-        ),
+        (&["CONFIG", "SET", "hz", "20", "lfu-log-factor"], err("ERR syntax error")),
         (&["CONFIG", "SET", "hz", "20"], ok()),
         (&["CONFIG", "GET", "h?"], Reply::Map(vec![(bulk("hz"), bulk("20"))])),
         (&["HELLO", "4"], err("NOPROTO unsupported protocol version")),

@@ -29,7 +29,10 @@ fn concurrent_incrs_sum_exactly() {
             });
         }
     });
-    assert_eq!(engine.get(b"counter").expect("string"), Some((THREADS * per_thread).to_string().into_bytes()));
+    assert_eq!(
+        engine.get(b"counter").expect("string"),
+        Some((THREADS * per_thread).to_string().into_bytes())
+    );
 }
 
 #[test]
@@ -47,7 +50,8 @@ fn mset_is_never_seen_half_applied() {
                 while !stop.load(Ordering::Relaxed) {
                     round += 1;
                     let value = format!("{writer}-{round}");
-                    let pairs: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), value.as_str())).collect();
+                    let pairs: Vec<(&str, &str)> =
+                        keys.iter().map(|k| (k.as_str(), value.as_str())).collect();
                     engine.mset(&pairs).expect("mset");
                 }
             });

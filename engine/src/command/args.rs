@@ -1,6 +1,8 @@
 //! Argument parsing helpers shared by the handlers: one cursor owns keyword matching and
 //! number parsing, so every command reports bad input with the same Redis wording.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::num::parse_i64;
 
@@ -41,9 +43,33 @@ pub(crate) fn is(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-/// Parses a database index argument (`SELECT`, `MOVE`, `COPY ... DB`).
+/// An argument as C's `%s` prints it in Redis's error texts: up to its first NUL byte.
+pub(crate) fn c_str(arg: &[u8]) -> Cow<'_, str> {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    String::from_utf8_lossy(&arg[..end])
+}
+
+/// An error whose text quotes client input, cleaned up as Redis's `addReplyErrorFormat` does
+/// so the reply stays one protocol line: CR and LF at the end trimmed, the others turned into
+/// spaces.
+pub(crate) fn error_quoting(text: &str) -> Error {
+    Error::msg(text.trim_end_matches(['\r', '\n']).replace(['\r', '\n'], " "))
+}
+
+/// Parses a 32-bit integer argument as Redis's `getIntFromObjectOrReply` does: not an integer
+/// is `ERR value is not an integer or out of range`, an integer outside `i32` is Redis's
+/// `ERR value is out of range, value must between ...` (sic).
+pub(crate) fn int32(arg: &[u8]) -> Result<i32> {
+    let n = parse_i64(arg)?;
+    i32::try_from(n).map_err(|_| {
+        Error::msg(format!("ERR value is out of range, value must between {} and {}", i32::MIN, i32::MAX))
+    })
+}
+
+/// Parses a database index argument (`SELECT`, `MOVE`, `COPY ... DB`): a 32-bit integer (see
+/// [`int32`]), then `ERR DB index is out of range` unless it names a database.
 pub(crate) fn db_index(arg: &[u8], databases: usize) -> Result<usize> {
-    let index = parse_i64(arg)?;
+    let index = int32(arg)?;
     usize::try_from(index).ok().filter(|&i| i < databases).ok_or(Error::DbIndexOutOfRange)
 }
 
@@ -67,5 +93,22 @@ mod tests {
         assert_eq!(db_index(b"16", 16), Err(Error::DbIndexOutOfRange));
         assert_eq!(db_index(b"-1", 16), Err(Error::DbIndexOutOfRange));
         assert_eq!(db_index(b"x", 16), Err(Error::NotInteger));
+    }
+
+    #[test]
+    fn error_texts_quote_arguments_as_redis() {
+        assert_eq!(c_str(b"ab\0cd"), "ab");
+        assert_eq!(c_str(b"abc"), "abc");
+        let err = error_quoting("ERR Unsupported option a\r\nb\r\n");
+        assert_eq!(err.to_string(), "ERR Unsupported option a  b");
+    }
+
+    #[test]
+    fn db_index_outside_i32_is_a_range_error_as_in_redis() {
+        let range = "ERR value is out of range, value must between -2147483648 and 2147483647";
+        assert_eq!(db_index(b"2147483648", 16).unwrap_err().to_string(), range);
+        assert_eq!(db_index(b"-2147483649", 16).unwrap_err().to_string(), range);
+        assert_eq!(db_index(b"2147483647", 16), Err(Error::DbIndexOutOfRange));
+        assert_eq!(int32(b"-2147483648"), Ok(i32::MIN));
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::args::{db_index, is};
+use super::args::{c_str, db_index, error_quoting, is};
 use crate::error::Error;
 use crate::info::REDIS_COMPAT_VERSION;
 use crate::num::parse_i64;
@@ -40,6 +40,10 @@ pub(super) fn quit(s: &mut Session, _argv: &[&[u8]]) -> Reply {
 pub(super) fn reset(s: &mut Session, _argv: &[&[u8]]) -> Reply {
     s.set_db(0);
     s.set_protocol(Protocol::Resp2);
+    // As Redis's `clearClientConnectionState`: the name goes too.
+    if let Some(client) = &s.client {
+        *client.name.lock() = None;
+    }
     Reply::simple("RESET")
 }
 
@@ -94,11 +98,7 @@ pub(super) fn hello(s: &mut Session, argv: &[&[u8]]) -> Reply {
             name = Some(argv[i + 1].to_vec());
             i += 2;
         } else {
-            return Error::msg(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(argv[i])
-            ))
-            .into();
+            return error_quoting(&format!("ERR Syntax error in HELLO option '{}'", c_str(argv[i]))).into();
         }
     }
     s.set_protocol(protocol);
@@ -154,10 +154,10 @@ fn client_line(client: &ClientInfo, now_ms: u64, out: &mut String) {
     let last_cmd = client.last_command.load(Ordering::Relaxed);
     let cmd = last_cmd.checked_sub(1).map_or("NULL", |i| super::table::COMMANDS[i].name);
     let idle_secs = now_ms.saturating_sub(client.last_active_ms.load(Ordering::Relaxed)) / 1000;
-    let _ = write!(
+    let _ = writeln!(
         out,
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
-         cmd={} user=default redir=-1 resp={}\n",
+         cmd={} user=default redir=-1 resp={}",
         client.id,
         addr(&client.peer),
         addr(&client.local),
@@ -189,22 +189,20 @@ pub(super) fn client_list(s: &mut Session, argv: &[&[u8]]) -> Reply {
                 || is(argv[3], "replica")
                 || is(argv[3], "pubsub"))
             {
-                return Error::msg(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(argv[3])))
-                    .into();
+                return error_quoting(&format!("ERR Unknown client type '{}'", c_str(argv[3]))).into();
             }
             if !is(argv[3], "normal") {
                 ids = Some(Vec::new());
             }
         }
         Some(arg) if is(arg, "id") && argv.len() >= 4 => {
+            // Any integer is accepted, as in Redis; ids no client has (0, negative) match none.
             let parsed: Result<Vec<u64>, Error> = argv[3..]
                 .iter()
                 .map(|a| {
                     parse_i64(a)
-                        .ok()
-                        .and_then(|n| u64::try_from(n).ok())
-                        .filter(|&n| n > 0)
-                        .ok_or(Error::msg("ERR Invalid client ID"))
+                        .map(|n| u64::try_from(n).unwrap_or(0))
+                        .map_err(|_| Error::msg("ERR Invalid client ID"))
                 })
                 .collect();
             match parsed {
@@ -241,4 +239,30 @@ pub(super) fn client_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
             "    Assign the name <name> to the current connection.",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::reply::Reply;
+    use crate::session::Session;
+
+    #[test]
+    fn reset_clears_the_client_name() {
+        let engine = Engine::new();
+        let mut session = Session::new(&engine);
+        assert_eq!(session.execute(&["CLIENT", "SETNAME", "tester"]), Reply::OK);
+        assert_eq!(session.execute(&["RESET"]), Reply::simple("RESET"));
+        assert_eq!(session.execute(&["CLIENT", "GETNAME"]), Reply::Null);
+    }
+
+    #[test]
+    fn client_list_id_takes_any_integer() {
+        let engine = Engine::new();
+        let mut session = Session::new(&engine);
+        let empty = Reply::Verbatim { format: *b"txt", text: Vec::new() };
+        assert_eq!(session.execute(&["CLIENT", "LIST", "ID", "0"]), empty);
+        assert_eq!(session.execute(&["CLIENT", "LIST", "ID", "-5"]), empty);
+        assert!(session.execute(&["CLIENT", "LIST", "ID", "abc"]).is_error());
+    }
 }

@@ -26,7 +26,7 @@ pub(super) fn help_reply(command: &str, lines: &[&str]) -> Reply {
 
 /// Flag names as `COMMAND INFO` prints them.
 fn flag_names(flags: CommandFlags) -> Vec<Reply> {
-    const NAMES: [(CommandFlags, &str); 12] = [
+    const NAMES: [(CommandFlags, &str); 13] = [
         (CommandFlags::WRITE, "write"),
         (CommandFlags::READONLY, "readonly"),
         (CommandFlags::DENYOOM, "denyoom"),
@@ -39,28 +39,44 @@ fn flag_names(flags: CommandFlags) -> Vec<Reply> {
         (CommandFlags::FAST, "fast"),
         (CommandFlags::NO_AUTH, "no_auth"),
         (CommandFlags::MOVABLE_KEYS, "movablekeys"),
+        (CommandFlags::ALLOW_BUSY, "allow_busy"),
     ];
     NAMES.iter().filter(|(flag, _)| flags.contains(*flag)).map(|(_, name)| Reply::simple(name)).collect()
 }
 
-/// ACL categories derived from the flags and group.
+/// Commands Redis puts in `@dangerous` without their being `admin`.
+const DANGEROUS: [&str; 5] = ["keys", "flushdb", "flushall", "swapdb", "info"];
+
+/// ACL categories as Redis assigns them, derived from the flags and group: containers are only
+/// `@slow`; data commands of the `server` group (DBSIZE, FLUSHDB, ...) are `@keyspace`;
+/// COMMAND and its subcommands are `@connection`.
 fn categories(spec: &CommandSpec) -> Vec<Reply> {
     let mut out = Vec::new();
     let mut push = |c: &str| out.push(Reply::Simple(c.to_string().into()));
+    let command_family = spec.name == "command" || spec.name.starts_with("command|");
+    if spec.flags.contains(CommandFlags::CONTAINER) && !command_family {
+        push("@slow");
+        return out;
+    }
     if spec.flags.contains(CommandFlags::WRITE) {
         push("@write");
     }
     if spec.flags.contains(CommandFlags::READONLY) {
         push("@read");
     }
+    let data = spec.flags.intersects(CommandFlags::WRITE.union(CommandFlags::READONLY));
     match spec.group {
         "string" => push("@string"),
         "generic" => push("@keyspace"),
+        "server" if data => push("@keyspace"),
         "connection" => push("@connection"),
+        _ if command_family => push("@connection"),
         _ => {}
     }
     if spec.flags.contains(CommandFlags::ADMIN) {
         push("@admin");
+        push("@dangerous");
+    } else if DANGEROUS.contains(&spec.name) {
         push("@dangerous");
     }
     push(if spec.flags.contains(CommandFlags::FAST) { "@fast" } else { "@slow" });
@@ -156,15 +172,24 @@ pub(super) fn command_list(_s: &mut Session, argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn command_getkeys(_s: &mut Session, argv: &[&[u8]]) -> Reply {
+    // Redis's order: the command (a container alone is itself, with a subcommand the
+    // subcommand), then whether it takes keys at all, then its arity.
     let target = &argv[2..];
-    let index = match super::resolve(target) {
-        Ok(index) => index,
-        Err(Error::WrongArity(_)) => {
-            return Error::msg("ERR Invalid number of arguments specified for command").into();
+    let invalid = || Error::msg("ERR Invalid command specified").into();
+    let Some(mut index) = super::lookup(target[0]) else { return invalid() };
+    if COMMANDS[index].flags.contains(CommandFlags::CONTAINER) && target.len() >= 2 {
+        match super::lookup_sub(COMMANDS[index].name, target[1]) {
+            Some(sub) => index = sub,
+            None => return invalid(),
         }
-        Err(_) => return Error::msg("ERR Invalid command specified").into(),
-    };
+    }
     let spec = &COMMANDS[index];
+    if spec.keys.first == 0 {
+        return Error::msg("ERR The command has no key arguments").into();
+    }
+    if !spec.arity_ok(target.len()) {
+        return Error::msg("ERR Invalid number of arguments specified for command").into();
+    }
     let keys: Vec<Reply> = spec.keys.positions(target.len()).map(|i| Reply::bulk(target[i])).collect();
     if keys.is_empty() {
         return Error::msg("ERR The command has no key arguments").into();
@@ -194,4 +219,57 @@ pub(super) fn command_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
             "    Return the keys from a full Redis command.",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    fn names(replies: Vec<Reply>) -> Vec<String> {
+        let mut out: Vec<String> = replies
+            .into_iter()
+            .map(|r| match r {
+                Reply::Simple(name) => name.into_owned(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn spec(name: &str) -> &'static CommandSpec {
+        COMMANDS.iter().find(|s| s.name == name).expect("in table")
+    }
+
+    #[test]
+    fn categories_follow_redis() {
+        assert_eq!(names(categories(spec("keys"))), ["@dangerous", "@keyspace", "@read", "@slow"]);
+        assert_eq!(names(categories(spec("flushall"))), ["@dangerous", "@keyspace", "@slow", "@write"]);
+        assert_eq!(names(categories(spec("dbsize"))), ["@fast", "@keyspace", "@read"]);
+        assert_eq!(names(categories(spec("object"))), ["@slow"]);
+        assert_eq!(names(categories(spec("command|info"))), ["@connection", "@slow"]);
+        assert_eq!(names(categories(spec("command"))), ["@connection", "@slow"]);
+        assert_eq!(names(categories(spec("info"))), ["@dangerous", "@slow"]);
+        assert_eq!(names(categories(spec("get"))), ["@fast", "@read", "@string"]);
+    }
+
+    #[test]
+    fn getkeys_checks_command_then_keys_then_arity() {
+        let engine = Engine::new();
+        assert_eq!(engine.execute(&["COMMAND", "GETKEYS", "GET", "k"]), Reply::Array(vec![Reply::bulk("k")]));
+        let text = |argv: &[&str]| match engine.execute(argv) {
+            Reply::Error(err) => err.to_string(),
+            other => panic!("{argv:?}: {other:?}"),
+        };
+        // Keyless before arity, arity before keys, unknown subcommand is an unknown command.
+        assert_eq!(text(&["COMMAND", "GETKEYS", "DBSIZE", "x"]), "ERR The command has no key arguments");
+        assert_eq!(text(&["COMMAND", "GETKEYS", "PING"]), "ERR The command has no key arguments");
+        assert_eq!(
+            text(&["COMMAND", "GETKEYS", "GET", "a", "b"]),
+            "ERR Invalid number of arguments specified for command"
+        );
+        assert_eq!(text(&["COMMAND", "GETKEYS", "OBJECT", "NOPE"]), "ERR Invalid command specified");
+        assert_eq!(text(&["COMMAND", "GETKEYS", "OBJECT", "x"]), "ERR Invalid command specified");
+    }
 }

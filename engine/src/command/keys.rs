@@ -1,6 +1,6 @@
 //! Handlers for generic key commands: parse argv, call the typed API in `crate::keys`.
 
-use super::args::{Args, db_index, is};
+use super::args::{Args, c_str, db_index, error_quoting, is};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::keys::{ExpireCondition, KeyExpiry, ScanOptions};
@@ -41,7 +41,7 @@ fn parse_expire_condition(argv: &[&[u8]]) -> Result<ExpireCondition> {
         } else if is(arg, "lt") {
             condition.lt = true;
         } else {
-            return Err(Error::msg(format!("ERR Unsupported option {}", String::from_utf8_lossy(arg))));
+            return Err(error_quoting(&format!("ERR Unsupported option {}", c_str(arg))));
         }
     }
     condition.validate()?;
@@ -56,8 +56,9 @@ fn expire_generic(
     relative: bool,
     command: &'static str,
 ) -> Reply {
-    let result = parse_i64(argv[2]).and_then(|when| {
-        let condition = parse_expire_condition(argv)?;
+    // Redis checks the options before the time: `EXPIRE k abc FOO` is about FOO.
+    let result = parse_expire_condition(argv).and_then(|condition| {
+        let when = parse_i64(argv[2])?;
         let when =
             if seconds { when.checked_mul(1000).ok_or(Error::InvalidExpireTime(command))? } else { when };
         s.engine_db().expire_generic(argv[1], when, relative, condition, command)
@@ -150,11 +151,47 @@ pub(super) fn keys(s: &mut Session, argv: &[&[u8]]) -> Reply {
     Reply::Array(s.engine_db().keys(argv[1]).into_iter().map(Reply::Bulk).collect())
 }
 
-fn parse_scan<'a>(argv: &'a [&'a [u8]]) -> Result<(u64, ScanOptions<'a>)> {
-    let cursor = std::str::from_utf8(argv[1])
-        .ok()
-        .and_then(|text| text.parse::<u64>().ok())
-        .ok_or_else(|| Error::msg("ERR invalid cursor"))?;
+/// Parses a SCAN cursor as Redis does, with C's `strtoul` (base 10) on the argument as a C
+/// string: no leading whitespace, an optional sign (a negative number wraps modulo 2^64, so
+/// `-1` is the largest cursor), digits up to the end or a NUL byte, overflow refused. The empty
+/// string is cursor 0.
+fn parse_cursor(arg: &[u8]) -> Result<u64> {
+    let invalid = || Error::msg("ERR invalid cursor");
+    let text = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if text.first().is_some_and(|&b| b.is_ascii_whitespace() || b == 0x0b) {
+        return Err(invalid());
+    }
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return if text.is_empty() { Ok(0) } else { Err(invalid()) };
+    }
+    let mut value: u64 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return Err(invalid());
+        }
+        value =
+            value.checked_mul(10).and_then(|v| v.checked_add(u64::from(digit - b'0'))).ok_or_else(invalid)?;
+    }
+    Ok(if negative { value.wrapping_neg() } else { value })
+}
+
+/// SCAN's parsed arguments.
+struct ScanArgs<'a> {
+    cursor: u64,
+    options: ScanOptions<'a>,
+    /// `TYPE` named a type this engine does not hold (or no type at all): Redis 7 accepts any
+    /// name and then returns no keys.
+    type_matches_nothing: bool,
+}
+
+fn parse_scan<'a>(argv: &'a [&'a [u8]]) -> Result<ScanArgs<'a>> {
+    let cursor = parse_cursor(argv[1])?;
+    let mut type_matches_nothing = false;
     let mut options = ScanOptions::default();
     let mut args = Args::new(argv, 2);
     while let Some(arg) = args.next() {
@@ -167,24 +204,28 @@ fn parse_scan<'a>(argv: &'a [&'a [u8]]) -> Result<(u64, ScanOptions<'a>)> {
             }
             options.count = Some(count as usize);
         } else if is(arg, "type") {
-            let name = args.value()?;
-            // Redis 7 accepts any type name and then matches nothing for unknown ones.
-            options.key_type = Some(KeyType::parse(name).ok_or_else(|| {
-                Error::msg(format!("ERR unknown type name '{}'", String::from_utf8_lossy(name)))
-            })?);
+            // Redis 7 accepts any type name (the error for unknown ones is slated for 8.0) and
+            // then matches nothing for types no key here can have.
+            match KeyType::parse(args.value()?) {
+                Some(key_type) => options.key_type = Some(key_type),
+                None => type_matches_nothing = true,
+            }
         } else {
             return Err(Error::Syntax);
         }
     }
-    Ok((cursor, options))
+    Ok(ScanArgs { cursor, options, type_matches_nothing })
 }
 
 pub(super) fn scan(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    let (cursor, options) = match parse_scan(argv) {
+    let parsed = match parse_scan(argv) {
         Ok(parsed) => parsed,
         Err(err) => return err.into(),
     };
-    let (next, keys) = s.engine_db().scan(cursor, options);
+    let (next, mut keys) = s.engine_db().scan(parsed.cursor, parsed.options);
+    if parsed.type_matches_nothing {
+        keys.clear();
+    }
     Reply::Array(vec![
         Reply::bulk(next.to_string()),
         Reply::Array(keys.into_iter().map(Reply::Bulk).collect()),
@@ -196,7 +237,7 @@ pub(super) fn randomkey(s: &mut Session, _argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn object_encoding(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    s.engine_db().object_encoding(argv[2]).map_or(Reply::Null, |name| Reply::bulk(name))
+    s.engine_db().object_encoding(argv[2]).map_or(Reply::Null, Reply::bulk)
 }
 
 pub(super) fn object_freq(s: &mut Session, argv: &[&[u8]]) -> Reply {
@@ -230,4 +271,55 @@ pub(super) fn object_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
             "    <key>.",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    fn error_text(reply: Reply) -> String {
+        match reply {
+            Reply::Error(err) => err.to_string(),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn expire_checks_options_before_the_time() {
+        let engine = Engine::new();
+        assert_eq!(error_text(engine.execute(&["EXPIRE", "k", "abc", "FOO"])), "ERR Unsupported option FOO");
+        assert_eq!(
+            error_text(engine.execute(&["EXPIRE", "k", "abc", "NX", "XX"])),
+            "ERR NX and XX, GT or LT options at the same time are not compatible"
+        );
+        assert_eq!(
+            error_text(engine.execute(&["EXPIRE", "k", "abc", "NX"])),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn scan_cursor_reads_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Ok(0));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"12\x00garbage"), Ok(12));
+        for bad in [&b" 0"[..], b"\t1", b"1 ", b"abc", b"-", b"+", b"1.5", b"0x10", b"18446744073709551616"] {
+            assert!(parse_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scan_with_an_unknown_type_matches_nothing() {
+        let engine = Engine::new();
+        engine.execute(&["SET", "k", "v"]);
+        let empty = Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
+        assert_eq!(engine.execute(&["SCAN", "0", "TYPE", "foo"]), empty);
+        assert_eq!(engine.execute(&["SCAN", "0", "TYPE", "list"]), empty);
+        let found = Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![Reply::bulk("k")])]);
+        assert_eq!(engine.execute(&["SCAN", "0", "TYPE", "STRING", "COUNT", "100"]), found);
+    }
 }

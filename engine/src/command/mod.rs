@@ -80,7 +80,7 @@ pub(crate) fn resolve(argv: &[&[u8]]) -> Result<usize, Error> {
     let spec = &table::COMMANDS[index];
     if spec.flags.contains(CommandFlags::CONTAINER) && argv.len() >= 2 {
         index = lookup_sub(spec.name, argv[1]).ok_or_else(|| Error::UnknownSubcommand {
-            sub: String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned(),
+            sub: clip(argv[1], 128),
             command: spec.upper_name(),
         })?;
     }
@@ -91,19 +91,27 @@ pub(crate) fn resolve(argv: &[&[u8]]) -> Result<usize, Error> {
     Ok(index)
 }
 
-/// Redis's unknown-command text: the name and up to the first 128 bytes of arguments, quoted.
+/// Up to `max` bytes of `arg`, stopping at a NUL byte (C's `%.*s`), with CR and LF turned
+/// into spaces so the error stays one protocol line.
+fn clip(arg: &[u8], max: usize) -> String {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len()).min(max);
+    String::from_utf8_lossy(&arg[..end]).replace(['\r', '\n'], " ")
+}
+
+/// Redis's unknown-command text: the name (128 bytes at most), then quoted arguments while the
+/// argument text is under 128 bytes, each clipped to what is left of those 128.
 fn unknown_command(argv: &[&[u8]]) -> Error {
-    let clip = |bytes: &[u8]| String::from_utf8_lossy(&bytes[..bytes.len().min(128)]).into_owned();
     let mut args = String::new();
-    for arg in argv.iter().skip(1) {
+    for arg in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
+        let room = 128 - args.len();
         args.push('\'');
-        args.push_str(&clip(arg));
+        args.push_str(&clip(arg, room));
         args.push_str("' ");
     }
-    Error::UnknownCommand { name: clip(argv[0]), args }
+    Error::UnknownCommand { name: clip(argv[0], 128), args }
 }
 
 /// Runs one command for `session`: resolve, check, run, count.
@@ -176,6 +184,23 @@ mod tests {
             "ERR wrong number of arguments for 'config|get' command"
         );
         assert_eq!(resolve(&[]).unwrap_err().to_string(), "ERR empty command");
+    }
+
+    #[test]
+    fn unknown_command_text_is_clipped_like_redis() {
+        let long_a = [b'a'; 100];
+        let long_b = [b'b'; 100];
+        let text = resolve(&[b"foo", &long_a, &long_b]).unwrap_err().to_string();
+        let expected = format!(
+            "ERR unknown command 'foo', with args beginning with: '{}' '{}' ",
+            "a".repeat(100),
+            "b".repeat(25)
+        );
+        assert_eq!(text, expected);
+        let text = resolve(&[b"x\r\ny", b"a\0b"]).unwrap_err().to_string();
+        assert_eq!(text, "ERR unknown command 'x  y', with args beginning with: 'a' ");
+        let text = resolve(&[b"client", b"no\npe"]).unwrap_err().to_string();
+        assert_eq!(text, "ERR unknown subcommand 'no pe'. Try CLIENT HELP.");
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! Handlers for database and server commands: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, INFO, TIME,
 //! CONFIG.
 
-use super::args::is;
+use super::args::{int32, is};
 use crate::error::Error;
-use crate::num::parse_i64;
 use crate::reply::Reply;
 use crate::session::Session;
 
@@ -37,8 +36,10 @@ pub(super) fn flushall(s: &mut Session, argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn swapdb(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    // Redis reads each index with `getIntFromObjectOrReply` and its own message, which it
+    // uses both for a non-integer and for an integer outside 32 bits.
     let index = |arg: &[u8], which: &str| {
-        parse_i64(arg).map_err(|_| Error::msg(format!("ERR invalid {which} DB index")))
+        int32(arg).map(i64::from).map_err(|_| Error::msg(format!("ERR invalid {which} DB index")))
     };
     let result =
         index(argv[1], "first").and_then(|a| Ok((a, index(argv[2], "second")?))).and_then(|(a, b)| {
@@ -71,8 +72,10 @@ pub(super) fn config_get(s: &mut Session, argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn config_set(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    // The table's arity (-4) rejects `CONFIG SET name`; a dangling name after whole pairs is
+    // Redis's syntax error.
     if argv.len() % 2 != 0 {
-        return Error::arity("config|set").into();
+        return Error::Syntax.into();
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks_exact(2).map(|p| (p[0], p[1])).collect();
     match s.engine_db().inner.config_set(&pairs) {
@@ -98,4 +101,38 @@ pub(super) fn config_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
             "    Reset statistics reported by the INFO command.",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::reply::Reply;
+
+    fn error_text(reply: Reply) -> String {
+        match reply {
+            Reply::Error(err) => err.to_string(),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn swapdb_index_outside_i32_is_invalid_index() {
+        let engine = Engine::new();
+        assert_eq!(error_text(engine.execute(&["SWAPDB", "0", "4294967296"])), "ERR invalid second DB index");
+        assert_eq!(error_text(engine.execute(&["SWAPDB", "2147483648", "0"])), "ERR invalid first DB index");
+        assert_eq!(error_text(engine.execute(&["SWAPDB", "0", "16"])), "ERR DB index is out of range");
+    }
+
+    #[test]
+    fn config_set_with_a_dangling_name_is_a_syntax_error() {
+        let engine = Engine::new();
+        assert_eq!(
+            error_text(engine.execute(&["CONFIG", "SET", "hz", "10", "lfu-log-factor"])),
+            "ERR syntax error"
+        );
+        assert_eq!(
+            error_text(engine.execute(&["CONFIG", "SET", "hz"])),
+            "ERR wrong number of arguments for 'config|set' command"
+        );
+    }
 }

@@ -13,49 +13,108 @@ pub(super) fn get(s: &mut Session, argv: &[&[u8]]) -> Reply {
     s.engine_db().get(argv[1]).into()
 }
 
-/// Parses an `EX`/`PX`/`EXAT`/`PXAT` value the way Redis does: positive, and for seconds
-/// small enough to convert to milliseconds.
-fn parse_expiry(unit: &[u8], value: &[u8], command: &'static str) -> Result<Expiry> {
-    let n = parse_i64(value)?;
-    let seconds = is(unit, "ex") || is(unit, "exat");
-    if n <= 0 || (seconds && n > i64::MAX / 1000) {
-        return Err(Error::InvalidExpireTime(command));
+/// The expiry keyword of SET or GETEX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExpiryUnit {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+impl ExpiryUnit {
+    fn parse(arg: &[u8]) -> Option<ExpiryUnit> {
+        [
+            ("ex", ExpiryUnit::Ex),
+            ("px", ExpiryUnit::Px),
+            ("exat", ExpiryUnit::ExAt),
+            ("pxat", ExpiryUnit::PxAt),
+        ]
+        .into_iter()
+        .find_map(|(keyword, unit)| is(arg, keyword).then_some(unit))
     }
-    let ms = if seconds { n * 1000 } else { n } as u64;
-    Ok(if is(unit, "ex") || is(unit, "px") {
-        Expiry::In(Duration::from_millis(ms))
-    } else {
-        Expiry::AtUnixMs(ms)
-    })
+
+    fn in_seconds(self) -> bool {
+        matches!(self, ExpiryUnit::Ex | ExpiryUnit::ExAt)
+    }
+
+    fn relative(self) -> bool {
+        matches!(self, ExpiryUnit::Ex | ExpiryUnit::Px)
+    }
 }
 
-fn is_expiry_keyword(arg: &[u8]) -> bool {
-    ["ex", "px", "exat", "pxat"].iter().any(|k| is(arg, k))
+/// The options SET and GETEX share, as Redis's `parseExtendedStringArgumentsOrReply` reads
+/// them: the expiry's value is only kept here and checked later (see [`resolve_expiry`]), so a
+/// syntax error anywhere wins over a bad number.
+#[derive(Debug, Default)]
+struct ExtendedArgs<'a> {
+    condition: SetCondition,
+    get: bool,
+    keep_ttl: bool,
+    persist: bool,
+    expiry: Option<(ExpiryUnit, &'a [u8])>,
 }
 
-fn parse_set_options(argv: &[&[u8]]) -> Result<SetOptions> {
-    let mut options = SetOptions::default();
-    let mut args = Args::new(argv, 3);
+/// Parses SET's options (`for_set`) or GETEX's, from `argv[start]`. As in Redis, a keyword may
+/// repeat (the last expiry value wins) but not clash with another: NX with XX, two different
+/// expiry units, KEEPTTL or PERSIST with an expiry, KEEPTTL with PERSIST.
+fn parse_extended<'a>(argv: &'a [&'a [u8]], start: usize, for_set: bool) -> Result<ExtendedArgs<'a>> {
+    let mut parsed = ExtendedArgs::default();
+    let mut args = Args::new(argv, start);
     while let Some(arg) = args.next() {
-        if is(arg, "nx") && options.condition != SetCondition::IfExists {
-            options.condition = SetCondition::IfAbsent;
-        } else if is(arg, "xx") && options.condition != SetCondition::IfAbsent {
-            options.condition = SetCondition::IfExists;
-        } else if is(arg, "get") {
-            options.get = true;
-        } else if is(arg, "keepttl") && options.expiry.is_none() {
-            options.keep_ttl = true;
-        } else if is_expiry_keyword(arg) && !options.keep_ttl && options.expiry.is_none() {
-            options.expiry = Some(parse_expiry(arg, args.value()?, "set")?);
+        let unit = ExpiryUnit::parse(arg);
+        let expiry_free = parsed.expiry.is_none();
+        if for_set && is(arg, "nx") && parsed.condition != SetCondition::IfExists {
+            parsed.condition = SetCondition::IfAbsent;
+        } else if for_set && is(arg, "xx") && parsed.condition != SetCondition::IfAbsent {
+            parsed.condition = SetCondition::IfExists;
+        } else if for_set && is(arg, "get") {
+            parsed.get = true;
+        } else if for_set && is(arg, "keepttl") && expiry_free {
+            parsed.keep_ttl = true;
+        } else if !for_set && is(arg, "persist") && expiry_free {
+            parsed.persist = true;
+        } else if let Some(unit) = unit.filter(|&unit| {
+            !parsed.keep_ttl && !parsed.persist && parsed.expiry.is_none_or(|(u, _)| u == unit)
+        }) {
+            parsed.expiry = Some((unit, args.value()?));
         } else {
             return Err(Error::Syntax);
         }
     }
-    Ok(options)
+    Ok(parsed)
+}
+
+/// Checks an expiry value as Redis's `getExpireMillisecondsOrReply`: an integer, positive, in
+/// seconds small enough to convert to milliseconds, and for a relative time small enough to
+/// add to now (errors name `command`).
+fn resolve_expiry(s: &Session, unit: ExpiryUnit, value: &[u8], command: &'static str) -> Result<Expiry> {
+    let n = parse_i64(value)?;
+    if n <= 0 || (unit.in_seconds() && n > i64::MAX / 1000) {
+        return Err(Error::InvalidExpireTime(command));
+    }
+    let ms = if unit.in_seconds() { n * 1000 } else { n };
+    if !unit.relative() {
+        return Ok(Expiry::AtUnixMs(ms as u64));
+    }
+    let now_ms = s.engine_db().inner.clock.now_ms();
+    if ms.checked_add(i64::try_from(now_ms).unwrap_or(i64::MAX)).is_none() {
+        return Err(Error::InvalidExpireTime(command));
+    }
+    Ok(Expiry::In(Duration::from_millis(ms as u64)))
+}
+
+fn parse_set_options(s: &Session, argv: &[&[u8]]) -> Result<SetOptions> {
+    let parsed = parse_extended(argv, 3, true)?;
+    let expiry = match parsed.expiry {
+        Some((unit, value)) => Some(resolve_expiry(s, unit, value, "set")?),
+        None => None,
+    };
+    Ok(SetOptions { condition: parsed.condition, expiry, keep_ttl: parsed.keep_ttl, get: parsed.get })
 }
 
 pub(super) fn set(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    let options = match parse_set_options(argv) {
+    let options = match parse_set_options(s, argv) {
         Ok(options) => options,
         Err(err) => return err.into(),
     };
@@ -72,8 +131,8 @@ pub(super) fn setnx(s: &mut Session, argv: &[&[u8]]) -> Reply {
     s.engine_db().set(argv[1], argv[2], options).map(|o| o.written).into()
 }
 
-fn set_with_ttl(s: &mut Session, argv: &[&[u8]], unit: &str, command: &'static str) -> Reply {
-    let expiry = match parse_expiry(unit.as_bytes(), argv[2], command) {
+fn set_with_ttl(s: &mut Session, argv: &[&[u8]], unit: ExpiryUnit, command: &'static str) -> Reply {
+    let expiry = match resolve_expiry(s, unit, argv[2], command) {
         Ok(expiry) => expiry,
         Err(err) => return err.into(),
     };
@@ -85,11 +144,11 @@ fn set_with_ttl(s: &mut Session, argv: &[&[u8]], unit: &str, command: &'static s
 }
 
 pub(super) fn setex(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    set_with_ttl(s, argv, "ex", "setex")
+    set_with_ttl(s, argv, ExpiryUnit::Ex, "setex")
 }
 
 pub(super) fn psetex(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    set_with_ttl(s, argv, "px", "psetex")
+    set_with_ttl(s, argv, ExpiryUnit::Px, "psetex")
 }
 
 pub(super) fn getset(s: &mut Session, argv: &[&[u8]]) -> Reply {
@@ -101,26 +160,29 @@ pub(super) fn getdel(s: &mut Session, argv: &[&[u8]]) -> Reply {
     s.engine_db().getdel(argv[1]).into()
 }
 
-fn parse_getex(argv: &[&[u8]]) -> Result<GetExExpiry> {
-    let mut expiry = GetExExpiry::Keep;
-    let mut args = Args::new(argv, 2);
-    while let Some(arg) = args.next() {
-        expiry = match expiry {
-            GetExExpiry::Keep if is(arg, "persist") => GetExExpiry::Persist,
-            GetExExpiry::Keep if is_expiry_keyword(arg) => {
-                GetExExpiry::Set(parse_expiry(arg, args.value()?, "getex")?)
-            }
-            _ => return Err(Error::Syntax),
-        };
-    }
-    Ok(expiry)
-}
-
+/// GETEX in Redis's order: option syntax, then the key (absent: nil, whatever the expiry
+/// says; not a string: WRONGTYPE), then the expiry's value.
 pub(super) fn getex(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    match parse_getex(argv) {
-        Ok(expiry) => s.engine_db().getex(argv[1], expiry).into(),
-        Err(err) => err.into(),
-    }
+    let parsed = match parse_extended(argv, 2, false) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into(),
+    };
+    let expiry = match parsed.expiry {
+        None if parsed.persist => GetExExpiry::Persist,
+        None => GetExExpiry::Keep,
+        Some((unit, value)) => match resolve_expiry(s, unit, value, "getex") {
+            Ok(expiry) => GetExExpiry::Set(expiry),
+            // The value is only checked once the key is known to hold a string.
+            Err(err) => {
+                return s
+                    .engine_db()
+                    .get(argv[1])
+                    .and_then(|found| found.map_or(Ok(None), |_| Err(err)))
+                    .into();
+            }
+        },
+    };
+    s.engine_db().getex(argv[1], expiry).into()
 }
 
 pub(super) fn mget(s: &mut Session, argv: &[&[u8]]) -> Reply {
@@ -258,4 +320,76 @@ pub(super) fn lcs(s: &mut Session, argv: &[&[u8]]) -> Reply {
         (Reply::bulk("matches"), Reply::Array(matches)),
         (Reply::bulk("len"), Reply::Integer(len as i64)),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Engine;
+    use crate::reply::Reply;
+
+    fn error_text(reply: Reply) -> String {
+        match reply {
+            Reply::Error(err) => err.to_string(),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn set_option_may_repeat_and_the_last_expiry_wins() {
+        let engine = Engine::new();
+        assert_eq!(engine.execute(&["SET", "k", "v", "EX", "10", "EX", "20"]), Reply::OK);
+        assert_eq!(engine.execute(&["TTL", "k"]), Reply::Integer(20));
+        assert_eq!(engine.execute(&["SET", "k", "v", "PXAT", "0", "PXAT", "4000000000000"]), Reply::OK);
+        assert_eq!(engine.execute(&["PEXPIRETIME", "k"]), Reply::Integer(4_000_000_000_000));
+        assert_eq!(engine.execute(&["SET", "k", "v", "NX", "NX", "GET", "GET"]), Reply::bulk("v"));
+        assert_eq!(
+            error_text(engine.execute(&["SET", "k", "v", "EX", "10", "PX", "10"])),
+            "ERR syntax error"
+        );
+        assert_eq!(error_text(engine.execute(&["SET", "k", "v", "KEEPTTL", "EX", "10"])), "ERR syntax error");
+    }
+
+    #[test]
+    fn set_syntax_errors_win_over_bad_expiry_values() {
+        let engine = Engine::new();
+        assert_eq!(error_text(engine.execute(&["SET", "k", "v", "EX", "abc", "FOO"])), "ERR syntax error");
+        assert_eq!(error_text(engine.execute(&["SET", "k", "v", "EX", "0", "NX", "XX"])), "ERR syntax error");
+        assert_eq!(
+            error_text(engine.execute(&["SET", "k", "v", "EX", "abc"])),
+            "ERR value is not an integer or out of range"
+        );
+    }
+
+    #[test]
+    fn relative_expiry_overflow_names_the_command() {
+        let engine = Engine::new();
+        let max = i64::MAX.to_string();
+        let seconds = (i64::MAX / 1000).to_string();
+        for (argv, name) in [
+            (vec!["SETEX", "k", seconds.as_str(), "v"], "setex"),
+            (vec!["PSETEX", "k", max.as_str(), "v"], "psetex"),
+            (vec!["SET", "k", "v", "PX", max.as_str()], "set"),
+        ] {
+            let expected = format!("ERR invalid expire time in '{name}' command");
+            assert_eq!(error_text(engine.execute(&argv)), expected, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn getex_checks_syntax_then_key_then_expiry() {
+        let engine = Engine::new();
+        assert_eq!(engine.execute(&["GETEX", "missing", "EX", "0"]), Reply::Null);
+        assert_eq!(engine.execute(&["GETEX", "missing", "EX", "abc"]), Reply::Null);
+        assert_eq!(error_text(engine.execute(&["GETEX", "missing", "EX", "abc", "FOO"])), "ERR syntax error");
+        engine.execute(&["SET", "k", "v"]);
+        assert_eq!(
+            error_text(engine.execute(&["GETEX", "k", "EX", "0"])),
+            "ERR invalid expire time in 'getex' command"
+        );
+        assert_eq!(engine.execute(&["GETEX", "k", "PERSIST", "PERSIST"]), Reply::bulk("v"));
+        assert_eq!(engine.execute(&["GETEX", "k", "EX", "10", "EX", "20"]), Reply::bulk("v"));
+        assert_eq!(engine.execute(&["TTL", "k"]), Reply::Integer(20));
+        assert_eq!(error_text(engine.execute(&["GETEX", "k", "EX", "10", "PERSIST"])), "ERR syntax error");
+        assert_eq!(error_text(engine.execute(&["GETEX", "k", "KEEPTTL"])), "ERR syntax error");
+    }
 }

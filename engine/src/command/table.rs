@@ -34,6 +34,8 @@ bitflags::bitflags! {
         const CONTAINER = 1 << 12;
         /// Allowed in a transaction but with connection-level effect (SELECT, ...).
         const CONNECTION = 1 << 13;
+        /// Allowed while the server is busy running a long script or module command.
+        const ALLOW_BUSY = 1 << 14;
     }
 }
 
@@ -114,6 +116,8 @@ const ST: CommandFlags = CommandFlags::STALE;
 const NA: CommandFlags = CommandFlags::NO_AUTH;
 const CT: CommandFlags = CommandFlags::CONTAINER;
 const CN: CommandFlags = CommandFlags::CONNECTION;
+/// Connection commands that work before auth and while busy: QUIT, RESET, HELLO, AUTH.
+const HANDSHAKE: CommandFlags = NS.union(LD).union(ST).union(F).union(NA).union(CommandFlags::ALLOW_BUSY);
 
 const fn k(first: i32, last: i32, step: i32) -> KeySpec {
     KeySpec { first, last, step }
@@ -138,758 +142,93 @@ macro_rules! cmd {
 }
 
 /// Every command the engine knows.
+#[rustfmt::skip]
 pub(crate) static COMMANDS: &[CommandSpec] = &[
     // Strings.
     cmd!("get", 2, R.union(F), KEY1, "string", "1.0.0", "Returns the string value of a key.", strings::get),
-    cmd!(
-        "set",
-        -3,
-        W.union(OOM),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-        strings::set
-    ),
-    cmd!(
-        "setnx",
-        3,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Set the string value of a key only when the key doesn't exist.",
-        strings::setnx
-    ),
-    cmd!(
-        "setex",
-        4,
-        W.union(OOM),
-        KEY1,
-        "string",
-        "2.0.0",
-        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-        strings::setex
-    ),
-    cmd!(
-        "psetex",
-        4,
-        W.union(OOM),
-        KEY1,
-        "string",
-        "2.6.0",
-        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
-        strings::psetex
-    ),
-    cmd!(
-        "getset",
-        3,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Returns the previous string value of a key after setting it to a new value.",
-        strings::getset
-    ),
-    cmd!(
-        "getdel",
-        2,
-        W.union(F),
-        KEY1,
-        "string",
-        "6.2.0",
-        "Returns the string value of a key after deleting the key.",
-        strings::getdel
-    ),
-    cmd!(
-        "getex",
-        -2,
-        W.union(F),
-        KEY1,
-        "string",
-        "6.2.0",
-        "Returns the string value of a key after setting its expiration time.",
-        strings::getex
-    ),
-    cmd!(
-        "mget",
-        -2,
-        R.union(F),
-        ALLKEYS,
-        "string",
-        "1.0.0",
-        "Atomically returns the string values of one or more keys.",
-        strings::mget
-    ),
-    cmd!(
-        "mset",
-        -3,
-        W.union(OOM),
-        k(1, -1, 2),
-        "string",
-        "1.0.1",
-        "Atomically creates or modifies the string values of one or more keys.",
-        strings::mset
-    ),
-    cmd!(
-        "msetnx",
-        -3,
-        W.union(OOM),
-        k(1, -1, 2),
-        "string",
-        "1.0.1",
-        "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-        strings::msetnx
-    ),
-    cmd!(
-        "append",
-        3,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "2.0.0",
-        "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-        strings::append
-    ),
-    cmd!(
-        "strlen",
-        2,
-        R.union(F),
-        KEY1,
-        "string",
-        "2.2.0",
-        "Returns the length of a string value.",
-        strings::strlen
-    ),
-    cmd!(
-        "incr",
-        2,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-        strings::incr
-    ),
-    cmd!(
-        "decr",
-        2,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-        strings::decr
-    ),
-    cmd!(
-        "incrby",
-        3,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-        strings::incrby
-    ),
-    cmd!(
-        "decrby",
-        3,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "1.0.0",
-        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
-        strings::decrby
-    ),
-    cmd!(
-        "incrbyfloat",
-        3,
-        W.union(OOM).union(F),
-        KEY1,
-        "string",
-        "2.6.0",
-        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-        strings::incrbyfloat
-    ),
-    cmd!(
-        "getrange",
-        4,
-        R,
-        KEY1,
-        "string",
-        "2.4.0",
-        "Returns a substring of the string stored at a key.",
-        strings::getrange
-    ),
-    cmd!(
-        "substr",
-        4,
-        R,
-        KEY1,
-        "string",
-        "1.0.0",
-        "Returns a substring from a string value.",
-        strings::getrange
-    ),
-    cmd!(
-        "setrange",
-        4,
-        W.union(OOM),
-        KEY1,
-        "string",
-        "2.2.0",
-        "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-        strings::setrange
-    ),
+    cmd!("set", -3, W.union(OOM), KEY1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", strings::set),
+    cmd!("setnx", 3, W.union(OOM).union(F), KEY1, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", strings::setnx),
+    cmd!("setex", 4, W.union(OOM), KEY1, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", strings::setex),
+    cmd!("psetex", 4, W.union(OOM), KEY1, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", strings::psetex),
+    cmd!("getset", 3, W.union(OOM).union(F), KEY1, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", strings::getset),
+    cmd!("getdel", 2, W.union(F), KEY1, "string", "6.2.0", "Returns the string value of a key after deleting the key.", strings::getdel),
+    cmd!("getex", -2, W.union(F), KEY1, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", strings::getex),
+    cmd!("mget", -2, R.union(F), ALLKEYS, "string", "1.0.0", "Atomically returns the string values of one or more keys.", strings::mget),
+    cmd!("mset", -3, W.union(OOM), k(1, -1, 2), "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", strings::mset),
+    cmd!("msetnx", -3, W.union(OOM), k(1, -1, 2), "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", strings::msetnx),
+    cmd!("append", 3, W.union(OOM).union(F), KEY1, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", strings::append),
+    cmd!("strlen", 2, R.union(F), KEY1, "string", "2.2.0", "Returns the length of a string value.", strings::strlen),
+    cmd!("incr", 2, W.union(OOM).union(F), KEY1, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", strings::incr),
+    cmd!("decr", 2, W.union(OOM).union(F), KEY1, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", strings::decr),
+    cmd!("incrby", 3, W.union(OOM).union(F), KEY1, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", strings::incrby),
+    cmd!("decrby", 3, W.union(OOM).union(F), KEY1, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", strings::decrby),
+    cmd!("incrbyfloat", 3, W.union(OOM).union(F), KEY1, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", strings::incrbyfloat),
+    cmd!("getrange", 4, R, KEY1, "string", "2.4.0", "Returns a substring of the string stored at a key.", strings::getrange),
+    cmd!("substr", 4, R, KEY1, "string", "1.0.0", "Returns a substring from a string value.", strings::getrange),
+    cmd!("setrange", 4, W.union(OOM), KEY1, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", strings::setrange),
     cmd!("lcs", -3, R, k(1, 2, 1), "string", "7.0.0", "Finds the longest common substring.", strings::lcs),
     // Keys.
     cmd!("del", -2, W, ALLKEYS, "generic", "1.0.0", "Deletes one or more keys.", keys::del),
-    cmd!(
-        "unlink",
-        -2,
-        W.union(F),
-        ALLKEYS,
-        "generic",
-        "4.0.0",
-        "Asynchronously deletes one or more keys.",
-        keys::unlink
-    ),
-    cmd!(
-        "exists",
-        -2,
-        R.union(F),
-        ALLKEYS,
-        "generic",
-        "1.0.0",
-        "Determines whether one or more keys exist.",
-        keys::exists
-    ),
-    cmd!(
-        "type",
-        2,
-        R.union(F),
-        KEY1,
-        "generic",
-        "1.0.0",
-        "Determines the type of value stored at a key.",
-        keys::type_
-    ),
-    cmd!(
-        "expire",
-        -3,
-        W.union(F),
-        KEY1,
-        "generic",
-        "1.0.0",
-        "Sets the expiration time of a key in seconds.",
-        keys::expire
-    ),
-    cmd!(
-        "pexpire",
-        -3,
-        W.union(F),
-        KEY1,
-        "generic",
-        "2.6.0",
-        "Sets the expiration time of a key in milliseconds.",
-        keys::pexpire
-    ),
-    cmd!(
-        "expireat",
-        -3,
-        W.union(F),
-        KEY1,
-        "generic",
-        "1.2.0",
-        "Sets the expiration time of a key to a Unix timestamp.",
-        keys::expireat
-    ),
-    cmd!(
-        "pexpireat",
-        -3,
-        W.union(F),
-        KEY1,
-        "generic",
-        "2.6.0",
-        "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-        keys::pexpireat
-    ),
-    cmd!(
-        "ttl",
-        2,
-        R.union(F),
-        KEY1,
-        "generic",
-        "1.0.0",
-        "Returns the expiration time in seconds of a key.",
-        keys::ttl
-    ),
-    cmd!(
-        "pttl",
-        2,
-        R.union(F),
-        KEY1,
-        "generic",
-        "2.6.0",
-        "Returns the expiration time in milliseconds of a key.",
-        keys::pttl
-    ),
-    cmd!(
-        "expiretime",
-        2,
-        R.union(F),
-        KEY1,
-        "generic",
-        "7.0.0",
-        "Returns the expiration time of a key as a Unix timestamp.",
-        keys::expiretime
-    ),
-    cmd!(
-        "pexpiretime",
-        2,
-        R.union(F),
-        KEY1,
-        "generic",
-        "7.0.0",
-        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
-        keys::pexpiretime
-    ),
-    cmd!(
-        "persist",
-        2,
-        W.union(F),
-        KEY1,
-        "generic",
-        "2.2.0",
-        "Removes the expiration time of a key.",
-        keys::persist
-    ),
-    cmd!(
-        "rename",
-        3,
-        W,
-        k(1, 2, 1),
-        "generic",
-        "1.0.0",
-        "Renames a key and overwrites the destination.",
-        keys::rename
-    ),
-    cmd!(
-        "renamenx",
-        3,
-        W.union(F),
-        k(1, 2, 1),
-        "generic",
-        "1.0.0",
-        "Renames a key only when the target key name doesn't exist.",
-        keys::renamenx
-    ),
-    cmd!(
-        "copy",
-        -3,
-        W.union(OOM),
-        k(1, 2, 1),
-        "generic",
-        "6.2.0",
-        "Copies the value of a key to a new key.",
-        keys::copy
-    ),
+    cmd!("unlink", -2, W.union(F), ALLKEYS, "generic", "4.0.0", "Asynchronously deletes one or more keys.", keys::unlink),
+    cmd!("exists", -2, R.union(F), ALLKEYS, "generic", "1.0.0", "Determines whether one or more keys exist.", keys::exists),
+    cmd!("type", 2, R.union(F), KEY1, "generic", "1.0.0", "Determines the type of value stored at a key.", keys::type_),
+    cmd!("expire", -3, W.union(F), KEY1, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", keys::expire),
+    cmd!("pexpire", -3, W.union(F), KEY1, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", keys::pexpire),
+    cmd!("expireat", -3, W.union(F), KEY1, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", keys::expireat),
+    cmd!("pexpireat", -3, W.union(F), KEY1, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", keys::pexpireat),
+    cmd!("ttl", 2, R.union(F), KEY1, "generic", "1.0.0", "Returns the expiration time in seconds of a key.", keys::ttl),
+    cmd!("pttl", 2, R.union(F), KEY1, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", keys::pttl),
+    cmd!("expiretime", 2, R.union(F), KEY1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", keys::expiretime),
+    cmd!("pexpiretime", 2, R.union(F), KEY1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", keys::pexpiretime),
+    cmd!("persist", 2, W.union(F), KEY1, "generic", "2.2.0", "Removes the expiration time of a key.", keys::persist),
+    cmd!("rename", 3, W, k(1, 2, 1), "generic", "1.0.0", "Renames a key and overwrites the destination.", keys::rename),
+    cmd!("renamenx", 3, W.union(F), k(1, 2, 1), "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", keys::renamenx),
+    cmd!("copy", -3, W.union(OOM), k(1, 2, 1), "generic", "6.2.0", "Copies the value of a key to a new key.", keys::copy),
     cmd!("move", 3, W.union(F), KEY1, "generic", "1.0.0", "Moves a key to another database.", keys::move_),
     cmd!("keys", 2, R, NOKEYS, "generic", "1.0.0", "Returns all key names that match a pattern.", keys::keys),
-    cmd!(
-        "scan",
-        -2,
-        R,
-        NOKEYS,
-        "generic",
-        "2.8.0",
-        "Iterates over the key names in the database.",
-        keys::scan
-    ),
-    cmd!(
-        "randomkey",
-        1,
-        R,
-        NOKEYS,
-        "generic",
-        "1.0.0",
-        "Returns a random key name from the database.",
-        keys::randomkey
-    ),
-    cmd!(
-        "touch",
-        -2,
-        R.union(F),
-        ALLKEYS,
-        "generic",
-        "3.2.1",
-        "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
-        keys::touch
-    ),
-    cmd!(
-        "object",
-        -2,
-        CT,
-        NOKEYS,
-        "generic",
-        "2.2.3",
-        "A container for object introspection commands.",
-        introspection::container
-    ),
-    cmd!(
-        "object|encoding",
-        3,
-        R,
-        k(2, 2, 1),
-        "generic",
-        "2.2.3",
-        "Returns the internal encoding of a Redis object.",
-        keys::object_encoding
-    ),
-    cmd!(
-        "object|freq",
-        3,
-        R,
-        k(2, 2, 1),
-        "generic",
-        "4.0.0",
-        "Returns the logarithmic access frequency counter of a Redis object.",
-        keys::object_freq
-    ),
-    cmd!(
-        "object|idletime",
-        3,
-        R,
-        k(2, 2, 1),
-        "generic",
-        "2.2.3",
-        "Returns the time since the last access to a Redis object.",
-        keys::object_idletime
-    ),
-    cmd!(
-        "object|refcount",
-        3,
-        R,
-        k(2, 2, 1),
-        "generic",
-        "2.2.3",
-        "Returns the reference count of a value of a key.",
-        keys::object_refcount
-    ),
-    cmd!(
-        "object|help",
-        2,
-        LD.union(ST),
-        NOKEYS,
-        "generic",
-        "6.2.0",
-        "Returns helpful text about the different subcommands.",
-        keys::object_help
-    ),
+    cmd!("scan", -2, R, NOKEYS, "generic", "2.8.0", "Iterates over the key names in the database.", keys::scan),
+    cmd!("randomkey", 1, R, NOKEYS, "generic", "1.0.0", "Returns a random key name from the database.", keys::randomkey),
+    cmd!("touch", -2, R.union(F), ALLKEYS, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", keys::touch),
+    cmd!("object", -2, CT, NOKEYS, "generic", "2.2.3", "A container for object introspection commands.", introspection::container),
+    cmd!("object|encoding", 3, R, k(2, 2, 1), "generic", "2.2.3", "Returns the internal encoding of a Redis object.", keys::object_encoding),
+    cmd!("object|freq", 3, R, k(2, 2, 1), "generic", "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", keys::object_freq),
+    cmd!("object|idletime", 3, R, k(2, 2, 1), "generic", "2.2.3", "Returns the time since the last access to a Redis object.", keys::object_idletime),
+    cmd!("object|refcount", 3, R, k(2, 2, 1), "generic", "2.2.3", "Returns the reference count of a value of a key.", keys::object_refcount),
+    cmd!("object|help", 2, LD.union(ST), NOKEYS, "generic", "6.2.0", "Returns helpful text about the different subcommands.", keys::object_help),
     // Databases and server.
-    cmd!(
-        "dbsize",
-        1,
-        R.union(F),
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "Returns the number of keys in the database.",
-        server::dbsize
-    ),
-    cmd!(
-        "flushdb",
-        -1,
-        W,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "Remove all keys from the current database.",
-        server::flushdb
-    ),
-    cmd!(
-        "flushall",
-        -1,
-        W,
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-        server::flushall
-    ),
+    cmd!("dbsize", 1, R.union(F), NOKEYS, "server", "1.0.0", "Returns the number of keys in the database.", server::dbsize),
+    cmd!("flushdb", -1, W, NOKEYS, "server", "1.0.0", "Remove all keys from the current database.", server::flushdb),
+    cmd!("flushall", -1, W, NOKEYS, "server", "1.0.0", "Removes all keys from all databases.", server::flushall),
     cmd!("swapdb", 3, W.union(F), NOKEYS, "server", "4.0.0", "Swaps two Redis databases.", server::swapdb),
-    cmd!(
-        "info",
-        -1,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "1.0.0",
-        "Returns information and statistics about the server.",
-        server::info
-    ),
-    cmd!(
-        "time",
-        1,
-        LD.union(ST).union(F),
-        NOKEYS,
-        "server",
-        "2.6.0",
-        "Returns the server time.",
-        server::time
-    ),
-    cmd!(
-        "config",
-        -2,
-        CT,
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "A container for server configuration commands.",
-        introspection::container
-    ),
-    cmd!(
-        "config|get",
-        -3,
-        ADMIN.union(NS).union(LD).union(ST),
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "Returns the effective values of configuration parameters.",
-        server::config_get
-    ),
-    cmd!(
-        "config|set",
-        -4,
-        ADMIN.union(NS).union(LD).union(ST),
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "Sets configuration parameters in-flight.",
-        server::config_set
-    ),
-    cmd!(
-        "config|resetstat",
-        2,
-        ADMIN.union(NS).union(LD).union(ST),
-        NOKEYS,
-        "server",
-        "2.0.0",
-        "Resets the server's statistics.",
-        server::config_resetstat
-    ),
-    cmd!(
-        "config|help",
-        2,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        server::config_help
-    ),
-    cmd!(
-        "command",
-        -1,
-        LD.union(ST).union(CT),
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "Returns detailed information about all commands.",
-        introspection::command
-    ),
-    cmd!(
-        "command|count",
-        2,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "Returns a count of commands.",
-        introspection::command_count
-    ),
-    cmd!(
-        "command|info",
-        -2,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "Returns information about one, multiple or all commands.",
-        introspection::command_info
-    ),
-    cmd!(
-        "command|docs",
-        -2,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "7.0.0",
-        "Returns documentary information about one, multiple or all commands.",
-        introspection::command_docs
-    ),
-    cmd!(
-        "command|list",
-        -2,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "7.0.0",
-        "Returns a list of command names.",
-        introspection::command_list
-    ),
-    cmd!(
-        "command|getkeys",
-        -3,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "2.8.13",
-        "Extracts the key names from an arbitrary command.",
-        introspection::command_getkeys
-    ),
-    cmd!(
-        "command|help",
-        2,
-        LD.union(ST),
-        NOKEYS,
-        "server",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        introspection::command_help
-    ),
+    cmd!("info", -1, LD.union(ST), NOKEYS, "server", "1.0.0", "Returns information and statistics about the server.", server::info),
+    cmd!("time", 1, LD.union(ST).union(F), NOKEYS, "server", "2.6.0", "Returns the server time.", server::time),
+    cmd!("config", -2, CT, NOKEYS, "server", "2.0.0", "A container for server configuration commands.", introspection::container),
+    cmd!("config|get", -3, ADMIN.union(NS).union(LD).union(ST), NOKEYS, "server", "2.0.0", "Returns the effective values of configuration parameters.", server::config_get),
+    cmd!("config|set", -4, ADMIN.union(NS).union(LD).union(ST), NOKEYS, "server", "2.0.0", "Sets configuration parameters in-flight.", server::config_set),
+    cmd!("config|resetstat", 2, ADMIN.union(NS).union(LD).union(ST), NOKEYS, "server", "2.0.0", "Resets the server's statistics.", server::config_resetstat),
+    cmd!("config|help", 2, LD.union(ST), NOKEYS, "server", "5.0.0", "Returns helpful text about the different subcommands.", server::config_help),
+    cmd!("command", -1, LD.union(ST).union(CT), NOKEYS, "server", "2.8.13", "Returns detailed information about all commands.", introspection::command),
+    cmd!("command|count", 2, LD.union(ST), NOKEYS, "server", "2.8.13", "Returns a count of commands.", introspection::command_count),
+    cmd!("command|info", -2, LD.union(ST), NOKEYS, "server", "2.8.13", "Returns information about one, multiple or all commands.", introspection::command_info),
+    cmd!("command|docs", -2, LD.union(ST), NOKEYS, "server", "7.0.0", "Returns documentary information about one, multiple or all commands.", introspection::command_docs),
+    cmd!("command|list", -2, LD.union(ST), NOKEYS, "server", "7.0.0", "Returns a list of command names.", introspection::command_list),
+    cmd!("command|getkeys", -3, LD.union(ST), NOKEYS, "server", "2.8.13", "Extracts the key names from an arbitrary command.", introspection::command_getkeys),
+    cmd!("command|help", 2, LD.union(ST), NOKEYS, "server", "5.0.0", "Returns helpful text about the different subcommands.", introspection::command_help),
     // Connection.
-    cmd!(
-        "ping",
-        -1,
-        F,
-        NOKEYS,
-        "connection",
-        "1.0.0",
-        "Returns the server's liveliness response.",
-        connection::ping
-    ),
-    cmd!("echo", 2, F, NOKEYS, "connection", "1.0.0", "Returns the given string.", connection::echo),
-    cmd!(
-        "select",
-        2,
-        LD.union(ST).union(F).union(CN),
-        NOKEYS,
-        "connection",
-        "1.0.0",
-        "Changes the selected database.",
-        connection::select
-    ),
-    cmd!(
-        "quit",
-        -1,
-        NS.union(LD).union(ST).union(F).union(NA),
-        NOKEYS,
-        "connection",
-        "1.0.0",
-        "Closes the connection.",
-        connection::quit
-    ),
-    cmd!(
-        "reset",
-        1,
-        NS.union(LD).union(ST).union(F).union(NA),
-        NOKEYS,
-        "connection",
-        "6.2.0",
-        "Resets the connection.",
-        connection::reset
-    ),
-    cmd!(
-        "hello",
-        -1,
-        NS.union(LD).union(ST).union(F).union(NA),
-        NOKEYS,
-        "connection",
-        "6.0.0",
-        "Handshakes with the Redis server.",
-        connection::hello
-    ),
-    cmd!(
-        "auth",
-        -2,
-        NS.union(LD).union(ST).union(F).union(NA),
-        NOKEYS,
-        "connection",
-        "1.0.0",
-        "Authenticates the connection.",
-        connection::auth
-    ),
-    cmd!(
-        "client",
-        -2,
-        CT,
-        NOKEYS,
-        "connection",
-        "2.4.0",
-        "A container for client connection commands.",
-        introspection::container
-    ),
-    cmd!(
-        "client|id",
-        2,
-        NS.union(LD).union(ST),
-        NOKEYS,
-        "connection",
-        "5.0.0",
-        "Returns the unique client ID of the connection.",
-        connection::client_id
-    ),
-    cmd!(
-        "client|getname",
-        2,
-        NS.union(LD).union(ST),
-        NOKEYS,
-        "connection",
-        "2.6.9",
-        "Returns the name of the connection.",
-        connection::client_getname
-    ),
-    cmd!(
-        "client|setname",
-        3,
-        NS.union(LD).union(ST),
-        NOKEYS,
-        "connection",
-        "2.6.9",
-        "Sets the connection name.",
-        connection::client_setname
-    ),
-    cmd!(
-        "client|info",
-        2,
-        NS.union(LD).union(ST),
-        NOKEYS,
-        "connection",
-        "6.2.0",
-        "Returns information about the connection.",
-        connection::client_info
-    ),
-    cmd!(
-        "client|list",
-        -2,
-        ADMIN.union(NS).union(LD).union(ST),
-        NOKEYS,
-        "connection",
-        "2.4.0",
-        "Lists open connections.",
-        connection::client_list
-    ),
-    cmd!(
-        "client|help",
-        2,
-        LD.union(ST),
-        NOKEYS,
-        "connection",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-        connection::client_help
-    ),
+    cmd!("ping", -1, F, NOKEYS, "connection", "1.0.0", "Returns the server's liveliness response.", connection::ping),
+    cmd!("echo", 2, LD.union(ST).union(F), NOKEYS, "connection", "1.0.0", "Returns the given string.", connection::echo),
+    cmd!("select", 2, LD.union(ST).union(F).union(CN), NOKEYS, "connection", "1.0.0", "Changes the selected database.", connection::select),
+    cmd!("quit", -1, HANDSHAKE, NOKEYS, "connection", "1.0.0", "Closes the connection.", connection::quit),
+    cmd!("reset", 1, HANDSHAKE, NOKEYS, "connection", "6.2.0", "Resets the connection.", connection::reset),
+    cmd!("hello", -1, HANDSHAKE, NOKEYS, "connection", "6.0.0", "Handshakes with the Redis server.", connection::hello),
+    cmd!("auth", -2, HANDSHAKE, NOKEYS, "connection", "1.0.0", "Authenticates the connection.", connection::auth),
+    cmd!("client", -2, CT, NOKEYS, "connection", "2.4.0", "A container for client connection commands.", introspection::container),
+    cmd!("client|id", 2, NS.union(LD).union(ST), NOKEYS, "connection", "5.0.0", "Returns the unique client ID of the connection.", connection::client_id),
+    cmd!("client|getname", 2, NS.union(LD).union(ST), NOKEYS, "connection", "2.6.9", "Returns the name of the connection.", connection::client_getname),
+    cmd!("client|setname", 3, NS.union(LD).union(ST), NOKEYS, "connection", "2.6.9", "Sets the connection name.", connection::client_setname),
+    cmd!("client|info", 2, NS.union(LD).union(ST), NOKEYS, "connection", "6.2.0", "Returns information about the connection.", connection::client_info),
+    cmd!("client|list", -2, ADMIN.union(NS).union(LD).union(ST), NOKEYS, "connection", "2.4.0", "Lists open connections.", connection::client_list),
+    cmd!("client|help", 2, LD.union(ST), NOKEYS, "connection", "5.0.0", "Returns helpful text about the different subcommands.", connection::client_help),
 ];
 
 /// Entries that `CONTAINER` commands hold, i.e. `container|sub` names, for `name`.
