@@ -73,7 +73,8 @@ pub(crate) struct Found<'a> {
     pub(crate) value: ValueRef<'a>,
     pub(crate) expire_at_ms: Option<u64>,
     pub(crate) meta: u32,
-    pub(crate) kind: Kind,
+    /// Edited in place since last written whole (`OBJECT ENCODING raw`).
+    pub(crate) raw: bool,
 }
 
 impl Inner {
@@ -130,7 +131,7 @@ impl Inner {
                 value: stripe.value(pos),
                 expire_at_ms: slot.expire_at_ms(),
                 meta: slot.meta(),
-                kind: slot.kind(),
+                raw: slot.is_raw(),
             })
         });
         if lookup.stats {
@@ -262,7 +263,7 @@ impl ReadSet<'_> {
                 value: stripe.value(pos),
                 expire_at_ms: slot.expire_at_ms(),
                 meta: slot.meta(),
-                kind: slot.kind(),
+                raw: slot.is_raw(),
             })
         });
         if lookup.stats {
@@ -308,6 +309,8 @@ pub(crate) struct EntryMut<'s> {
 pub(crate) struct Taken {
     pub(crate) value: Value,
     pub(crate) expire_at_ms: Option<u64>,
+    /// Edited in place (`OBJECT ENCODING raw`); moves keep it, as Redis moves the object.
+    pub(crate) raw: bool,
 }
 
 impl EntryMut<'_> {
@@ -378,6 +381,7 @@ impl EntryMut<'_> {
     pub(crate) fn take(&mut self) -> Option<Taken> {
         let pos = self.pos?;
         let expire_at_ms = self.stripe.slot(pos).expire_at_ms();
+        let raw = self.stripe.slot(pos).is_raw();
         let inline = match self.stripe.slot(pos).kind() {
             Kind::Obj => None,
             _ => Some(self.stripe.value(pos).to_owned_value()),
@@ -385,7 +389,19 @@ impl EntryMut<'_> {
         self.pos = None;
         let Removed { object } = self.stripe.remove(self.hash, pos);
         let value = inline.or(object.map(|o| o.value))?;
-        Some(Taken { value, expire_at_ms })
+        Some(Taken { value, expire_at_ms, raw })
+    }
+
+    /// Is the value a string edited in place (`OBJECT ENCODING raw`)?
+    pub(crate) fn is_raw(&self) -> bool {
+        self.pos.is_some_and(|pos| self.stripe.slot(pos).is_raw())
+    }
+
+    /// Marks the value as edited in place, or not (moves and copies carry the mark).
+    pub(crate) fn set_raw(&mut self, raw: bool) {
+        if let Some(pos) = self.pos {
+            self.stripe.set_raw(pos, raw);
+        }
     }
 
     /// A mutable string buffer for in-place edits; `None` if absent or not a string.

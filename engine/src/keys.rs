@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::glob::glob_match;
 use crate::keyspace::Stripe;
 use crate::keyspace::access::{self, fast_random};
-use crate::keyspace::slot::Kind;
 use crate::value::{KeyType, NewValue};
 
 /// When [`Engine::expire`] applies, as Redis's `NX`/`XX`/`GT`/`LT`.
@@ -197,7 +196,9 @@ impl Engine {
         }
         let Some(taken) = set.entry(self.db, src).take() else { return Err(Error::NoSuchKey) };
         let ttl = taken.expire_at_ms.map_or(Ttl::Clear, Ttl::At);
-        set.entry(self.db, dst).put(NewValue::Owned(taken.value), ttl);
+        let mut target = set.entry(self.db, dst);
+        target.put(NewValue::Owned(taken.value), ttl);
+        target.set_raw(taken.raw);
         Ok(true)
     }
 
@@ -222,11 +223,13 @@ impl Engine {
         let source = set.entry(self.db, src);
         let Some(value) = source.value().map(|v| v.to_owned_value()) else { return Ok(false) };
         let expire = source.expire_at_ms();
+        let raw = source.is_raw();
         let mut target = set.entry(dst_db, dst);
         if target.exists() && !replace {
             return Ok(false);
         }
         target.put(NewValue::Owned(value), expire.map_or(Ttl::Clear, Ttl::At));
+        target.set_raw(raw);
         Ok(true)
     }
 
@@ -244,8 +247,9 @@ impl Engine {
             return Ok(false);
         }
         let Some(taken) = set.entry(self.db, key).take() else { return Ok(false) };
-        set.entry(dst_db, key)
-            .put(NewValue::Owned(taken.value), taken.expire_at_ms.map_or(Ttl::Clear, Ttl::At));
+        let mut target = set.entry(dst_db, key);
+        target.put(NewValue::Owned(taken.value), taken.expire_at_ms.map_or(Ttl::Clear, Ttl::At));
+        target.set_raw(taken.raw);
         Ok(true)
     }
 
@@ -380,7 +384,7 @@ impl Engine {
     /// the slot).
     pub fn object_encoding(&self, key: impl AsRef<[u8]>) -> Option<&'static str> {
         self.inner
-            .read(self.db, key.as_ref(), Lookup::QUIET, |found| found.map(|f| encoding_name(f.kind, f.value)))
+            .read(self.db, key.as_ref(), Lookup::QUIET, |found| found.map(|f| encoding_name(f.value, f.raw)))
     }
 
     /// `OBJECT FREQ`: the LFU counter, with idle decay applied.
@@ -403,12 +407,15 @@ impl Engine {
 /// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
 const EMBSTR_SIZE_LIMIT: usize = 44;
 
-/// The `OBJECT ENCODING` name for a value stored as `kind`.
-fn encoding_name(kind: Kind, value: crate::value::ValueRef<'_>) -> &'static str {
-    match (kind, value) {
-        (_, crate::value::ValueRef::Int(_)) => "int",
-        (Kind::Str, crate::value::ValueRef::Str(bytes)) if bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
-        _ => "raw",
+/// The `OBJECT ENCODING` name of a value: Redis's names for the same kinds of representation.
+/// Integers are `int`; strings written whole and short enough to be embedded are `embstr`
+/// (they sit in the entry's slot, or right beside it when a long key pushes them out); strings
+/// edited in place or longer are `raw`.
+fn encoding_name(value: crate::value::ValueRef<'_>, raw: bool) -> &'static str {
+    match value {
+        crate::value::ValueRef::Int(_) => "int",
+        crate::value::ValueRef::Str(bytes) if !raw && bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+        crate::value::ValueRef::Str(_) => "raw",
     }
 }
 

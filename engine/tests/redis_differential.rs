@@ -595,25 +595,6 @@ const NEWER_THAN_7_0: &[(&str, &str, &str)] = &[
 /// Mismatches that are known and explained: (scenario, line, reason). They are reported, not
 /// failed; a listed line that matches again is reported as stale, so the entry can go.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
-    // OBJECT ENCODING: Redis answers `raw` for a string edited in place (APPEND, SETRANGE) and
-    // keeps that through COPY and RENAME, and `embstr` for one written whole of at most 44
-    // bytes. The slot layout only tells inline from out of line, so it cannot tell those apart.
-    (
-        "object",
-        "OBJECT ENCODING a12345678901234567890123456789012345678901",
-        "needs keyspace/: a key over 40 bytes puts its value out of line, read as raw",
-    ),
-    (
-        "object",
-        "OBJECT ENCODING k1234567890",
-        "needs keyspace/: a 40-byte value after an 11-byte key does not fit inline, read as raw",
-    ),
-    ("object", "OBJECT ENCODING r2", "needs keyspace/ and db.rs: COPY re-stores an APPENDed value inline"),
-    (
-        "object",
-        "OBJECT ENCODING renamed",
-        "needs keyspace/ and db.rs: RENAME re-stores an APPENDed value inline",
-    ),
     (
         "object",
         "OBJECT REFCOUNT shared",

@@ -34,6 +34,9 @@ const KEY_ON_HEAP: u8 = u8::MAX;
 /// Flag: this slot position is listed in the stripe's volatile list (see `Stripe`). The flag
 /// belongs to the position, not to the key, so it survives the slot being freed and reused.
 pub(crate) const FLAG_IN_VOLATILE: u8 = 1;
+/// Flag: the string was edited in place (APPEND, SETRANGE), which Redis reports as the `raw`
+/// encoding whatever its length. Cleared when a value is written whole.
+pub(crate) const FLAG_RAW: u8 = 2;
 
 /// What a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +128,11 @@ impl Slot {
         self.flags
     }
 
+    /// Was the string edited in place since it was last written whole?
+    pub(crate) fn is_raw(&self) -> bool {
+        self.flags & FLAG_RAW != 0
+    }
+
     /// Sets or clears a flag.
     pub(crate) fn set_flag(&mut self, flag: u8, on: bool) {
         if on {
@@ -207,10 +215,12 @@ impl Slot {
     /// an object, so the caller can drop it after releasing the stripe lock.
     pub(crate) fn replace_value(&mut self, objects: &mut Slab<Object>, value: NewValue<'_>) -> Option<Value> {
         if !self.key_inline() {
+            self.flags &= !FLAG_RAW;
             let object = self.object_index().and_then(|i| objects.get_mut(i))?;
             return Some(std::mem::replace(&mut object.value, into_owned(value)));
         }
         let old = self.object_index().map(|i| objects.remove(i).value);
+        self.flags &= !FLAG_RAW;
         self.store_value(objects, value);
         old
     }
@@ -229,6 +239,7 @@ impl Slot {
     /// A mutable string buffer for in-place edits (APPEND, SETRANGE). The value is moved into
     /// an object first if it is inline. `None` when the value is not a string.
     pub(crate) fn string_mut<'a>(&mut self, objects: &'a mut Slab<Object>) -> Option<&'a mut Vec<u8>> {
+        self.flags |= FLAG_RAW;
         if self.kind != Kind::Obj {
             let bytes = self.value(objects).string_to_vec()?;
             let at = self.key_area();
@@ -371,6 +382,21 @@ mod tests {
         let mut slot = filled(&mut objects, b"j", NewValue::Str(b"ab"));
         slot.string_mut(&mut objects).expect("string").push(b'c');
         assert_eq!(slot.value(&objects), ValueRef::Str(b"abc"));
+    }
+
+    #[test]
+    fn raw_flag_follows_in_place_edits() {
+        let mut objects = Slab::new();
+        let mut slot = filled(&mut objects, b"k", NewValue::Str(b"ab"));
+        assert!(!slot.is_raw());
+        slot.string_mut(&mut objects).expect("string").push(b'c');
+        assert!(slot.is_raw());
+        slot.replace_value(&mut objects, NewValue::Str(b"x"));
+        assert!(!slot.is_raw());
+        slot.string_mut(&mut objects).expect("string");
+        slot.vacate(&mut objects);
+        slot.occupy(&mut objects, b"j", NewValue::Int(1));
+        assert!(!slot.is_raw());
     }
 
     #[test]

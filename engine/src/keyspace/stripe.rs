@@ -136,6 +136,11 @@ impl Stripe {
         self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].string_mut(&mut self.objects)
     }
 
+    /// Marks the string at `pos` as edited in place (or not), for `OBJECT ENCODING`.
+    pub(crate) fn set_raw(&mut self, pos: u32, raw: bool) {
+        self.slot_mut(pos).set_flag(super::slot::FLAG_RAW, raw);
+    }
+
     /// Sets or clears the expiry of the entry at `pos`, keeping the volatile list in step.
     pub(crate) fn set_expire(&mut self, pos: u32, expire_at_ms: Option<u64>) {
         let slot = self.slot_mut(pos);
