@@ -152,19 +152,18 @@ impl LongDouble {
         self.exponent != EXP_SPECIAL
     }
 
-    /// Appends what Redis's `ld2string(..., LD_STR_HUMAN)` writes: `%.17Lf` (exact value rounded
-    /// half to even at 17 fractional digits, as glibc prints it), trailing zeros and a trailing
-    /// `.` removed, and `-0` written as `0`. Infinities come out as `inf`/`-inf` and NaN as `nan`,
-    /// though Redis never formats those here.
+    /// Appends what Redis's `ld2string(..., LD_STR_HUMAN)` writes for a finite value: `%.17Lf`
+    /// (the exact value rounded half to even at 17 fractional digits, as glibc prints it), with
+    /// trailing zeros and a trailing `.` removed and `-0` written as `0`; returns `true`.
     ///
-    /// Cannot fail: the longest finite result, `-` plus 4933 integer digits plus `.` plus 17
-    /// digits, is 4952 bytes, within Redis's 5120-byte buffer, so `ld2string`'s "no room" error
-    /// never happens for a finite value.
-    pub(crate) fn format_human(self, out: &mut Vec<u8>) {
+    /// Returns `false` and appends nothing for infinities and NaN, which `INCRBYFLOAT` and
+    /// `HINCRBYFLOAT` reject before formatting ("increment would produce NaN or Infinity"). A
+    /// finite value always fits: the longest result is `-` plus the 4933 digits of the largest
+    /// integer (values with fractional digits are below 2^64), 4934 bytes, within Redis's
+    /// 5120-byte buffer, so `ld2string`'s "no room" failure never happens.
+    pub(crate) fn format_human(self, out: &mut Vec<u8>) -> bool {
         match self.class() {
-            Class::Nan => out.extend_from_slice(b"nan"),
-            Class::Infinite if self.negative => out.extend_from_slice(b"-inf"),
-            Class::Infinite => out.extend_from_slice(b"inf"),
+            Class::Nan | Class::Infinite => return false,
             Class::Zero => out.push(b'0'),
             Class::Finite { mantissa, lsb } if lsb >= 0 => {
                 if self.negative {
@@ -174,6 +173,7 @@ impl LongDouble {
             }
             Class::Finite { mantissa, lsb } => format_fraction(self.negative, mantissa, lsb, out),
         }
+        true
     }
 
     /// Unpacks the value.
@@ -622,5 +622,210 @@ impl Ord for Big {
             .len()
             .cmp(&other.limbs.len())
             .then_with(|| self.limbs.iter().rev().cmp(other.limbs.iter().rev()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reply of `SET k current` + `INCRBYFLOAT k increment` on Redis 7.0 (x86_64 Linux).
+    fn incr(current: &str, increment: &str) -> String {
+        let (Some(current), Some(increment)) =
+            (LongDouble::parse(current.as_bytes()), LongDouble::parse(increment.as_bytes()))
+        else {
+            return "E_PARSE".to_string();
+        };
+        let sum = current.add(increment);
+        if !sum.is_finite() {
+            return "E_NANINF".to_string();
+        }
+        let mut out = Vec::new();
+        assert!(sum.format_human(&mut out));
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// A parse result as the vector file writes it: `R`, or `sign:exponent:mantissa`.
+    fn bits(value: Option<LongDouble>) -> String {
+        value.map_or_else(
+            || "R".to_string(),
+            |value| format!("{}:{}:{}", u8::from(value.negative), value.exponent, value.mantissa),
+        )
+    }
+
+    /// Decodes the vector file's backslash escapes (`\t \n \r \v \f \0 \xHH \\`).
+    fn unescape(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut bytes = text.bytes();
+        while let Some(byte) = bytes.next() {
+            if byte != b'\\' {
+                out.push(byte);
+                continue;
+            }
+            match bytes.next() {
+                Some(b't') => out.push(b'\t'),
+                Some(b'n') => out.push(b'\n'),
+                Some(b'r') => out.push(b'\r'),
+                Some(b'v') => out.push(0x0b),
+                Some(b'f') => out.push(0x0c),
+                Some(b'0') => out.push(0),
+                Some(b'x') => {
+                    let digits: Vec<u8> = bytes.by_ref().take(2).collect();
+                    let text = std::str::from_utf8(&digits).unwrap_or("");
+                    out.push(u8::from_str_radix(text, 16).unwrap_or_else(|_| panic!("bad escape {text:?}")));
+                }
+                Some(other) => out.push(other),
+                None => out.push(b'\\'),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn redis_documentation_examples() {
+        assert_eq!(incr("10.50", "0.1"), "10.6");
+        assert_eq!(incr("10.6", "-5"), "5.6");
+        assert_eq!(incr("5.0e3", "2.0e2"), "5200");
+        assert_eq!(incr("3.0e3", "0"), "3000");
+    }
+
+    #[test]
+    fn hand_picked_sums() {
+        for (current, increment, expected) in [
+            ("10.5", "0.1", "10.6"),
+            ("0.1", "0.2", "0.3"),
+            ("1", "-1", "0"),
+            ("-0.0", "-0", "0"),
+            ("-1e-20", "0", "0"),
+            ("0.000003814697265625", "0", "0.00000381469726562"),
+            ("0.000011444091796875", "0", "0.00001144409179688"),
+            ("18446744073709551616", "1", "18446744073709551616"),
+            ("18446744073709551616", "3", "18446744073709551620"),
+            ("1", "0x1p-64", "1"),
+            ("0x1p3", "1", "9"),
+            ("+5", "-.5", "4.5"),
+            ("1.", ".5", "1.5"),
+            ("1e-4940", "0", "0"),
+            ("0e99999999999999999999", "1", "1"),
+            ("inf", "1", "E_NANINF"),
+            ("-inf", "inf", "E_NANINF"),
+            ("1.18973149535723176502e4932", "1.18973149535723176502e4932", "E_NANINF"),
+            ("1e5000", "1", "E_PARSE"),
+            ("1e-5000", "1", "E_PARSE"),
+        ] {
+            assert_eq!(incr(current, increment), expected, "{current} + {increment}");
+        }
+    }
+
+    #[test]
+    fn parse_accepts_what_strtold_consumes_whole() {
+        for text in
+            ["1.", ".5", "-.5", "+5", "1e10", "1E-3", "0x1p3", "0X.8P1", "0x1.", "inf", "INF", "-Infinity"]
+        {
+            assert!(LongDouble::parse(text.as_bytes()).is_some(), "{text:?}");
+        }
+        for text in [
+            "",
+            "1e",
+            "e5",
+            "0x",
+            "0x.",
+            "0xp1",
+            " 1",
+            "1 ",
+            "\t1",
+            "--1",
+            "+-1",
+            ".",
+            "-",
+            "1e+",
+            "nan",
+            "-NaN",
+            "nan(1)",
+            "infinit",
+            "infinityx",
+            "1\0",
+            "1,5",
+            "1e5000",
+            "1e-5000",
+            "0x1p-16446",
+        ] {
+            assert_eq!(LongDouble::parse(text.as_bytes()), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn parse_enforces_redis_length_limit() {
+        let mut text = vec![b'0'; MAX_LONG_DOUBLE_CHARS - 2];
+        text.push(b'1');
+        assert_eq!(LongDouble::parse(&text), Some(LongDouble::from_i64(1)));
+        text.insert(0, b'0');
+        assert_eq!(LongDouble::parse(&text), None);
+    }
+
+    #[test]
+    fn parse_reproduces_glibc_subnormal_hex_rounding() {
+        // Correct rounding gives the smallest subnormal; glibc drops the 65th bit and gets zero.
+        assert_eq!(LongDouble::parse(b"0x1.0000000000000001p-16446"), None);
+        assert_eq!(bits(LongDouble::parse(b"0x1.00000001p-16446")), "0:0:1");
+        assert_eq!(bits(LongDouble::parse(b"0x1p-16445")), "0:0:1");
+    }
+
+    #[test]
+    fn from_i64_is_exact() {
+        for (n, text) in [
+            (0, "0"),
+            (1, "1"),
+            (-1, "-1"),
+            (i64::MAX, "9223372036854775807"),
+            (i64::MIN, "-9223372036854775808"),
+        ] {
+            assert_eq!(Some(LongDouble::from_i64(n)), LongDouble::parse(text.as_bytes()));
+            let mut out = Vec::new();
+            assert!(LongDouble::from_i64(n).format_human(&mut out));
+            assert_eq!(out, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn formats_zeros_but_refuses_non_finite_values() {
+        for (value, text) in [(LongDouble::zero(true), "0"), (LongDouble::zero(false), "0")] {
+            let mut out = Vec::new();
+            assert!(value.format_human(&mut out));
+            assert_eq!(out, text.as_bytes());
+        }
+        for value in [LongDouble::infinity(false), LongDouble::infinity(true), LongDouble::NAN] {
+            let mut out = Vec::new();
+            assert!(!value.format_human(&mut out));
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn matches_glibc_vectors() {
+        let vectors = include_str!("../../tests/data/ldouble_vectors.txt");
+        let mut checked = 0;
+        for line in vectors.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [current, increment, current_bits, increment_bits, reply] = fields[..] else {
+                panic!("malformed vector line {line:?}");
+            };
+            let (current, increment) = (unescape(current), unescape(increment));
+            let parsed = (LongDouble::parse(&current), LongDouble::parse(&increment));
+            assert_eq!(bits(parsed.0), current_bits, "parse {current:?}");
+            assert_eq!(bits(parsed.1), increment_bits, "parse {increment:?}");
+            let got = match parsed {
+                (Some(a), Some(b)) if a.add(b).is_finite() => {
+                    let mut out = Vec::new();
+                    assert!(a.add(b).format_human(&mut out));
+                    String::from_utf8(out).unwrap_or_default()
+                }
+                (Some(_), Some(_)) => "E_NANINF".to_string(),
+                _ => "E_PARSE".to_string(),
+            };
+            assert_eq!(got, reply, "{current:?} + {increment:?}");
+            checked += 1;
+        }
+        assert!(checked > 400, "only {checked} vectors");
     }
 }

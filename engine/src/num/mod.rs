@@ -1,4 +1,6 @@
-//! Number parsing with Redis's strictness.
+//! Number parsing with Redis's strictness, and x87 long double arithmetic for INCRBYFLOAT.
+
+pub(crate) mod ldouble;
 
 use crate::error::{Error, Result};
 
@@ -71,6 +73,3 @@ mod tests {
         assert_eq!(parse_i64(b"-12"), Ok(-12));
     }
 }
-
-#[path = "ldouble_tmp.rs"]
-pub(crate) mod ldouble;
