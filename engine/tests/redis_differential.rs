@@ -15,8 +15,7 @@
 //! print a skip message and pass, unless `MEMORA_REQUIRE_REDIS=1` (CI sets it). Other knobs:
 //! `MEMORA_REDIS_SERVER` (the binary to run), `MEMORA_DIFF_SEEDS` (comma-separated seeds),
 //! `MEMORA_DIFF_COMMANDS` (commands per seed; keep one seed's run well under 100 s, the
-//! shortest relative TTL it sets), `MEMORA_STRICT_LONG_DOUBLE=1` (fail on INCRBYFLOAT
-//! mismatches too).
+//! shortest relative TTL it sets).
 //!
 //! What is normalized, and why:
 //! - Replies are compared in RESP2 form: Memora's maps flatten to arrays, sets to arrays,
@@ -30,10 +29,6 @@
 //! - `@info` lines compare `COMMAND INFO` up to the ACL categories (name, arity, flags, key
 //!   positions, categories; flags and categories as sets): Redis 7's tips, key specs and
 //!   subcommand lists are not modelled.
-//! - INCRBYFLOAT arithmetic runs on an f64 stand-in until the x87 long double emulation lands:
-//!   its scenarios are marked `long_double` and their mismatches are reported apart without
-//!   failing (set `MEMORA_STRICT_LONG_DOUBLE=1` to fail on them). The random test resyncs a key
-//!   from Redis after such a mismatch so the run goes on.
 //! - Left out: INFO, CLIENT LIST/INFO/ID, TIME, COMMAND (COUNT, DOCS, LIST), whose content
 //!   differs by design; RANDOMKEY only on databases with one key; anything that needs real
 //!   time to pass. The random generator never writes keys that are already expired (SET with a
@@ -561,8 +556,6 @@ const SCENARIOS: &str = include_str!("data/redis_differential_scenarios.txt");
 /// A named command sequence, run from an empty keyspace on database 0.
 struct Scenario {
     name: String,
-    /// Its mismatches come from INCRBYFLOAT's f64 stand-in: reported apart, not failures.
-    long_double: bool,
     lines: Vec<String>,
 }
 
@@ -616,11 +609,7 @@ fn scenarios() -> Vec<Scenario> {
             continue;
         }
         if let Some(title) = line.strip_prefix("== ") {
-            let (long_double, name) = match title.strip_prefix("long_double: ") {
-                Some(name) => (true, name),
-                None => (false, title),
-            };
-            all.push(Scenario { name: name.to_string(), long_double, lines: Vec::new() });
+            all.push(Scenario { name: title.to_string(), lines: Vec::new() });
             continue;
         }
         all.last_mut().expect("a scenario line before the first `== name`").lines.push(line.to_string());
@@ -653,14 +642,14 @@ fn arity_scenario() -> Scenario {
             lines.push(argv.join(" "));
         }
     }
-    Scenario { name: "wrong arity of every command".into(), long_double: false, lines }
+    Scenario { name: "wrong arity of every command".into(), lines }
 }
 
 /// `COMMAND INFO` of every command Memora implements, cut to what both sides model.
 fn command_info_scenario() -> Scenario {
     let lines =
         memora_engine::commands().iter().map(|spec| format!("@info COMMAND INFO {}", spec.name)).collect();
-    Scenario { name: "command info of every command".into(), long_double: false, lines }
+    Scenario { name: "command info of every command".into(), lines }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -674,8 +663,6 @@ enum Class {
     Known,
     /// Listed in `NEWER_THAN_7_0`, against a 7.0 server.
     Newer,
-    /// From INCRBYFLOAT's f64 stand-in.
-    LongDouble,
 }
 
 struct Mismatch {
@@ -698,10 +685,6 @@ impl fmt::Display for Mismatch {
         }
         Ok(())
     }
-}
-
-fn strict_long_double() -> bool {
-    std::env::var("MEMORA_STRICT_LONG_DOUBLE").is_ok_and(|v| v == "1")
 }
 
 #[test]
@@ -731,7 +714,6 @@ fn hand_written_scenarios() {
                     (Class::Known, why)
                 }
                 (None, Some(&(_, _, why))) => (Class::Newer, why),
-                _ if scenario.long_double => (Class::LongDouble, "INCRBYFLOAT's f64 stand-in"),
                 _ => (Class::Unexpected, ""),
             };
             let line = display_argv(&argv);
@@ -758,7 +740,6 @@ fn hand_written_scenarios() {
     for (title, class) in [
         ("known differences (see KNOWN_DIFFERENCES)", Class::Known),
         ("Redis 7.0 differs from 7.2+, Memora follows 7.2+ (see NEWER_THAN_7_0)", Class::Newer),
-        ("INCRBYFLOAT mismatches (f64 stand-in for x87 long double; expected for now)", Class::LongDouble),
         ("UNEXPECTED mismatches", Class::Unexpected),
     ] {
         let group: Vec<&Mismatch> = mismatches.iter().filter(|m| m.class == class).collect();
@@ -774,10 +755,7 @@ fn hand_written_scenarios() {
             println!("stale KNOWN_DIFFERENCES entry (now matches or no longer run): [{name}] {line}");
         }
     }
-    let failing = mismatches
-        .iter()
-        .filter(|m| m.class == Class::Unexpected || (m.class == Class::LongDouble && strict_long_double()))
-        .count();
+    let failing = mismatches.iter().filter(|m| m.class == Class::Unexpected).count();
     assert_eq!(failing, 0, "{failing} replies differ from redis-server; see the report above");
 }
 
@@ -865,8 +843,6 @@ const DATABASES: &[&str] = &["0", "1", "2", "3"];
 struct Step {
     argv: Vec<Vec<u8>>,
     check: Check,
-    /// INCRBYFLOAT: a mismatch is the f64 stand-in's, not a failure.
-    long_double: bool,
 }
 
 struct Generator {
@@ -889,7 +865,6 @@ impl Generator {
     fn step(&mut self) -> Step {
         let mut argv: Vec<&str> = Vec::new();
         let mut check = Check::Exact;
-        let mut long_double = false;
         match self.rng.below(46) {
             0..=3 => argv.extend(["GET", self.key()]),
             4..=7 => self.set(&mut argv),
@@ -913,10 +888,7 @@ impl Generator {
             18 => argv.extend(["STRLEN", self.key()]),
             19 => argv.extend([self.rng.pick(&["INCR", "DECR"]), self.key()]),
             20 => argv.extend([self.rng.pick(&["INCRBY", "DECRBY"]), self.key(), self.rng.pick(INCREMENTS)]),
-            21 => {
-                argv.extend(["INCRBYFLOAT", self.key(), self.rng.pick(FLOAT_INCREMENTS)]);
-                long_double = true;
-            }
+            21 => argv.extend(["INCRBYFLOAT", self.key(), self.rng.pick(FLOAT_INCREMENTS)]),
             22 => argv.extend([
                 self.rng.pick(&["GETRANGE", "SUBSTR"]),
                 self.key(),
@@ -975,7 +947,7 @@ impl Generator {
             44 => argv.extend(["EXISTS", self.key()]),
             _ => argv.extend(["INCRBY", self.key(), "1"]),
         }
-        Step { argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(), check, long_double }
+        Step { argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(), check }
     }
 
     fn set(&mut self, argv: &mut Vec<&'static str>) {
@@ -1049,56 +1021,20 @@ impl Generator {
     }
 }
 
-/// What one seed's run found.
-struct RandomOutcome {
-    /// The first real mismatch, rendered with its context.
-    failure: Option<String>,
-    long_double_mismatches: usize,
-}
-
-fn run_seed(sides: &mut Sides, seed: u64, count: usize) -> RandomOutcome {
+/// Runs one seed; the first mismatch, rendered with its context, fails it.
+fn run_seed(sides: &mut Sides, seed: u64, count: usize) -> Option<String> {
     sides.reset();
     let mut generator = Generator { rng: Rng(seed) };
     let mut history: Vec<String> = Vec::new();
-    let mut long_double_mismatches = 0;
     for index in 0..count {
         let step = generator.step();
         let (redis, memora) = sides.run(step.check, &step.argv);
         history.push(display_argv(&step.argv));
-        if step.check.matches(&redis, &memora) {
-            continue;
-        }
-        if step.long_double {
-            long_double_mismatches += 1;
-            if strict_long_double() {
-                return RandomOutcome {
-                    failure: Some(describe_failure(seed, index, &history, &redis, &memora)),
-                    long_double_mismatches,
-                };
-            }
-            resync_key(sides, &step.argv[1]);
-            continue;
-        }
-        return RandomOutcome {
-            failure: Some(describe_failure(seed, index, &history, &redis, &memora)),
-            long_double_mismatches,
-        };
-    }
-    RandomOutcome { failure: None, long_double_mismatches }
-}
-
-/// After an INCRBYFLOAT mismatch, copies Redis's value of `key` to Memora (TTL is unchanged by
-/// INCRBYFLOAT, so KEEPTTL keeps the sides equal).
-fn resync_key(sides: &mut Sides, key: &[u8]) {
-    match sides.redis_raw(&[b"GET".to_vec(), key.to_vec()]) {
-        Resp::Bulk(value) => {
-            let reply = sides.memora_raw(&[b"SET".to_vec(), key.to_vec(), value, b"KEEPTTL".to_vec()]);
-            assert_eq!(reply, Resp::Simple("OK".into()), "resync SET");
-        }
-        _ => {
-            sides.memora_raw(&[b"DEL".to_vec(), key.to_vec()]);
+        if !step.check.matches(&redis, &memora) {
+            return Some(describe_failure(seed, index, &history, &redis, &memora));
         }
     }
+    None
 }
 
 fn describe_failure(seed: u64, index: usize, history: &[String], redis: &Resp, memora: &Resp) -> String {
@@ -1134,15 +1070,11 @@ fn randomized_differential() {
     let count = env_or("MEMORA_DIFF_COMMANDS", 3000usize);
     let mut sides = Sides::new(&server);
     let mut failures = Vec::new();
-    let mut long_double_total = 0;
     for &seed in &seeds {
-        let outcome = run_seed(&mut sides, seed, count);
-        long_double_total += outcome.long_double_mismatches;
-        failures.extend(outcome.failure);
+        failures.extend(run_seed(&mut sides, seed, count));
     }
     println!(
-        "randomized differential: {} seeds x {count} commands, {} commands on each side, {:.2?}; \
-         {long_double_total} INCRBYFLOAT mismatches (f64 stand-in, resynced)",
+        "randomized differential: {} seeds x {count} commands, {} commands on each side, {:.2?}",
         seeds.len(),
         sides.steps,
         started.elapsed()
