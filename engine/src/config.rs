@@ -134,10 +134,11 @@ impl Inner {
             }
             let names = ENGINE_PARAMS.iter().map(|n| n.to_string()).chain(extras.keys().cloned());
             for name in names {
-                if glob_match(pattern, name.as_bytes(), true) && !found.contains_key(&name) {
-                    if let Some(value) = value_of(&name) {
-                        found.insert(name.clone(), (name, value));
-                    }
+                if glob_match(pattern, name.as_bytes(), true)
+                    && !found.contains_key(&name)
+                    && let Some(value) = value_of(&name)
+                {
+                    found.insert(name.clone(), (name, value));
                 }
             }
         }

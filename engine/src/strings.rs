@@ -420,10 +420,10 @@ impl Engine {
 #[inline]
 pub(crate) fn string_value(bytes: &[u8]) -> NewValue<'_> {
     // Only short texts can be integers; skip the parse for anything longer.
-    if bytes.len() <= 20 {
-        if let Some(n) = crate::num::canonical_i64(bytes) {
-            return NewValue::Int(n);
-        }
+    if bytes.len() <= 20
+        && let Some(n) = crate::num::canonical_i64(bytes)
+    {
+        return NewValue::Int(n);
     }
     NewValue::Str(bytes)
 }

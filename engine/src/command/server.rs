@@ -74,7 +74,7 @@ pub(super) fn config_get(s: &mut Session, argv: &[&[u8]]) -> Reply {
 pub(super) fn config_set(s: &mut Session, argv: &[&[u8]]) -> Reply {
     // The table's arity (-4) rejects `CONFIG SET name`; a dangling name after whole pairs is
     // Redis's syntax error.
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Error::Syntax.into();
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks_exact(2).map(|p| (p[0], p[1])).collect();

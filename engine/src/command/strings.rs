@@ -191,7 +191,7 @@ pub(super) fn mget(s: &mut Session, argv: &[&[u8]]) -> Reply {
 
 fn pairs<'a>(s: &Session, argv: &'a [&'a [u8]]) -> Result<Vec<(&'a [u8], &'a [u8])>> {
     let _ = s;
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         let name = if is(argv[0], "msetnx") { "msetnx" } else { "mset" };
         return Err(Error::arity(name));
     }

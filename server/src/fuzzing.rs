@@ -1,0 +1,143 @@
+//! Shared by the cargo-fuzz targets (`fuzz/`) and by `tests/fuzz_seeds.rs`, which replays
+//! their seed corpora as ordinary tests. Not a stable API.
+
+use memora_engine::{Engine, Protocol, Reply, Session};
+
+use crate::resp::{ProtocolError, RequestParser, Step, encode, split_args};
+
+/// Most commands taken from one `execute` input.
+pub const MAX_COMMANDS: usize = 64;
+/// Most arguments kept per command.
+pub const MAX_ARGS: usize = 32;
+/// `proto-max-bulk-len` of the fuzzing engine (the engine's smallest), bounding the memory a
+/// `SETRANGE`-style command can make it allocate.
+pub const FUZZ_MAX_BULK_LEN: u64 = 1024 * 1024;
+
+/// Decodes an `execute` input: one command per line, arguments split with Redis's inline
+/// quoting (`SET "a b" "\x00"`), so seeds stay readable and still reach binary arguments. A
+/// line with unbalanced quotes is split on spaces as is. Blank lines are skipped.
+pub fn decode_commands(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
+    data.split(|&byte| byte == b'\n')
+        .map(|line| {
+            let mut args = split_args(line)
+                .unwrap_or_else(|_| line.split(|&byte| byte == b' ').map(<[u8]>::to_vec).collect());
+            args.truncate(MAX_ARGS);
+            args
+        })
+        .filter(|args| !args.is_empty())
+        .take(MAX_COMMANDS)
+        .collect()
+}
+
+/// Leaves out commands that would make a fuzz run slow or unbounded rather than find bugs:
+/// `DEBUG` (sleeps), `SHUTDOWN`, and `CONFIG SET` (which could lift the memory bounds).
+pub fn is_fuzz_safe(argv: &[Vec<u8>]) -> bool {
+    let is = |index: usize, name: &str| {
+        argv.get(index).is_some_and(|arg| arg.eq_ignore_ascii_case(name.as_bytes()))
+    };
+    !(is(0, "debug") || is(0, "shutdown") || (is(0, "config") && is(1, "set")))
+}
+
+/// An engine configured for fuzzing.
+pub fn fuzz_engine() -> Engine {
+    Engine::builder().stripes(4).databases(4).proto_max_bulk_len(FUZZ_MAX_BULK_LEN).build()
+}
+
+/// Runs an `execute` input through a fresh session of `engine`, encoding every reply in the
+/// session's protocol (the encoder must not panic either). Returns how many commands ran.
+pub fn run_execute(engine: &Engine, data: &[u8]) -> usize {
+    let mut session = Session::new(engine);
+    let mut out = Vec::new();
+    let mut count = 0;
+    for argv in decode_commands(data).iter().filter(|argv| is_fuzz_safe(argv)) {
+        let reply = session.execute(argv);
+        encode(&reply, session.protocol(), &mut out);
+        out.clear();
+        count += 1;
+        if session.should_close() {
+            break;
+        }
+    }
+    count
+}
+
+/// What parsing a whole input gave: the commands, and the error that stopped it if any.
+#[derive(Debug, PartialEq)]
+pub struct Parsed {
+    /// The commands, in order.
+    pub commands: Vec<Vec<Vec<u8>>>,
+    /// The protocol error that ended the input, if one did.
+    pub error: Option<ProtocolError>,
+}
+
+/// Parses `chunks` as successive reads of one connection, checking the parser's invariants
+/// on the way (consumed lengths within the buffer and non-zero, argument count consistent).
+pub fn parse_chunks(chunks: &[&[u8]], max_bulk_len: u64) -> Parsed {
+    let mut parser = RequestParser::new();
+    let mut buf = Vec::new();
+    let mut commands = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        let mut pos = 0;
+        loop {
+            match parser.parse(&buf[pos..], max_bulk_len) {
+                Ok(Step::Command { consumed }) => {
+                    assert!(consumed > 0 && consumed <= buf.len() - pos, "consumed out of range");
+                    let args: Vec<Vec<u8>> = parser.args(&buf[pos..]).map(<[u8]>::to_vec).collect();
+                    assert_eq!(args.len(), parser.arg_count());
+                    assert!(!args.is_empty(), "a command has a name");
+                    commands.push(args);
+                    pos += consumed;
+                }
+                Ok(Step::Skip { consumed }) => {
+                    assert!(consumed > 0 && consumed <= buf.len() - pos, "skip out of range");
+                    pos += consumed;
+                }
+                Ok(Step::Incomplete) => break,
+                Err(error) => return Parsed { commands, error: Some(error) },
+            }
+        }
+        buf.drain(..pos);
+    }
+    Parsed { commands, error: None }
+}
+
+/// Is this an error that depends on how the input was cut into reads (a line judged too long
+/// before its end arrived)?
+fn depends_on_chunking(error: Option<ProtocolError>) -> bool {
+    matches!(
+        error,
+        Some(
+            ProtocolError::InlineTooBig
+                | ProtocolError::MultibulkCountTooBig
+                | ProtocolError::BulkCountTooBig
+        )
+    )
+}
+
+/// The `resp_parser` fuzz check: parsing `data` in one read, in two reads split at a point
+/// chosen by the data, and one byte per read gives the same commands (up to an error that
+/// depends on the read sizes), and the commands, encoded back as multibulk frames, parse to
+/// themselves.
+pub fn check_parser(data: &[u8]) {
+    const MAX: u64 = 1024 * 1024;
+    let whole = parse_chunks(&[data], MAX);
+    let split = data.first().map_or(0, |&byte| usize::from(byte) % (data.len() + 1));
+    let (head, tail) = data.split_at(split);
+    let bytes: Vec<&[u8]> = data.chunks(1).collect();
+    for other in [parse_chunks(&[head, tail], MAX), parse_chunks(&bytes, MAX)] {
+        if depends_on_chunking(whole.error) || depends_on_chunking(other.error) {
+            let common = whole.commands.len().min(other.commands.len());
+            assert_eq!(whole.commands[..common], other.commands[..common]);
+        } else {
+            assert_eq!(whole, other);
+        }
+    }
+    let mut frames = Vec::new();
+    for command in &whole.commands {
+        let reply = Reply::Array(command.iter().map(|arg| Reply::Bulk(arg.clone())).collect());
+        encode(&reply, Protocol::Resp2, &mut frames);
+    }
+    let again = parse_chunks(&[&frames], u64::MAX);
+    assert_eq!(again, Parsed { commands: whole.commands, error: None });
+}
