@@ -62,9 +62,13 @@ impl Engine {
     }
 
     /// Bytes the keyspace's structures and out-of-line values take, approximately.
+    ///
+    /// Counts the fixed structures (stripe arrays, statistics shards) and, per stripe, its
+    /// pages, index and lists plus the contents of out-of-line values.
     pub fn used_memory(&self) -> u64 {
-        let mut total = 0u64;
+        let mut total = self.inner.stats.memory_bytes() as u64;
         for keyspace in self.inner.dbs.iter() {
+            total += keyspace.fixed_bytes() as u64;
             for i in 0..keyspace.stripe_count() {
                 total += keyspace.stripe(i).read().memory_bytes() as u64;
             }
@@ -223,5 +227,14 @@ mod tests {
         assert!(text.starts_with("# Commandstats\r\ncmdstat_get:calls=1,"), "{text}");
         let text = engine.info(&[b"everything"]);
         assert!(text.contains("# Commandstats") && text.contains("# Memory"));
+    }
+
+    #[test]
+    fn used_memory_counts_structures_and_values() {
+        let engine = Engine::builder().stripes(16).databases(2).build();
+        let empty = engine.used_memory();
+        assert!(empty >= 2 * 16 * 64, "fixed stripe arrays are counted: {empty}");
+        engine.set(b"big", vec![0u8; 100_000], Default::default()).expect("set");
+        assert!(engine.used_memory() >= empty + 100_000);
     }
 }

@@ -57,6 +57,14 @@ impl StatsCounters {
         StatsCounters { shards }
     }
 
+    /// Bytes the shards take.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.shards.len()
+            * (std::mem::size_of::<CachePadded<StatsShard>>()
+                + self.shards.first().map_or(0, |s| s.commands.len())
+                    * std::mem::size_of::<CommandCounters>())
+    }
+
     /// This thread's shard.
     #[inline]
     pub(crate) fn local(&self) -> &StatsShard {

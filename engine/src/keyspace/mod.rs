@@ -43,6 +43,11 @@ impl Keyspace {
         &self.stripes[index]
     }
 
+    /// Bytes of the stripe array itself (locks and empty stripe headers).
+    pub(crate) fn fixed_bytes(&self) -> usize {
+        self.stripes.len() * std::mem::size_of::<CachePadded<RwLock<Stripe>>>()
+    }
+
     /// Number of keys, summed stripe by stripe (each under its read lock, briefly).
     pub(crate) fn len(&self) -> usize {
         self.stripes.iter().map(|s| s.read().len()).sum()
