@@ -148,9 +148,9 @@ impl Engine {
         let (key, value) = (key.as_ref(), value.as_ref());
         self.inner.check_string_len(value.len() as u64)?;
         let mut set = self.inner.write_set([(self.db, key)]);
-        let now_ms = set.now_ms();
+        // The clock is read only when the command sets an expiry.
         let ttl = match (options.expiry, options.keep_ttl) {
-            (Some(expiry), _) => Ttl::At(expiry.resolve(now_ms, "set")?),
+            (Some(expiry), _) => Ttl::At(expiry.resolve(set.now_ms(), "set")?),
             (None, true) => Ttl::Keep,
             (None, false) => Ttl::Clear,
         };
