@@ -24,6 +24,14 @@ pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now_us(&self) -> u64 {
         self.now_ms().saturating_mul(1000)
     }
+
+    /// Is reading this clock as cheap as a memory load? Then the engine reads it on every key
+    /// access. Otherwise (the default) it keeps the current second in a shared cache that it
+    /// refreshes every few hundred accesses per thread and on every maintenance cycle: reading a
+    /// real clock on each access measured ~20% of GET throughput on the reference machine.
+    fn is_cheap(&self) -> bool {
+        false
+    }
 }
 
 /// The system wall clock.
@@ -89,6 +97,11 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.now_ms.load(Ordering::SeqCst)
+    }
+
+    /// A load: so access times follow every `advance` exactly.
+    fn is_cheap(&self) -> bool {
+        true
     }
 }
 

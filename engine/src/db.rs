@@ -13,7 +13,6 @@ use std::cell::Cell;
 
 use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 
-use crate::clock::Clock;
 use crate::engine::Inner;
 use crate::keyspace::Stripe;
 use crate::keyspace::access;
@@ -26,13 +25,13 @@ use crate::value::{NewValue, Value, ValueRef};
 /// sees one instant (as Redis's command time snapshot) and commands that touch no expiring key
 /// never read the clock.
 pub(crate) struct Now<'a> {
-    clock: &'a dyn Clock,
+    inner: &'a Inner,
     ms: Cell<u64>,
 }
 
 impl<'a> Now<'a> {
-    pub(crate) fn new(clock: &'a dyn Clock) -> Self {
-        Now { clock, ms: Cell::new(0) }
+    pub(crate) fn new(inner: &'a Inner) -> Self {
+        Now { inner, ms: Cell::new(0) }
     }
 
     /// Unix milliseconds.
@@ -40,7 +39,8 @@ impl<'a> Now<'a> {
     pub(crate) fn ms(&self) -> u64 {
         match self.ms.get() {
             0 => {
-                let now = self.clock.now_ms().max(1);
+                let now = self.inner.clock.now_ms().max(1);
+                self.inner.observe_time_ms(now);
                 self.ms.set(now);
                 now
             }
@@ -87,19 +87,23 @@ impl Inner {
     /// Updates an entry's access metadata.
     #[inline]
     fn touch(&self, slot: &crate::keyspace::slot::Slot) {
-        let now_secs = access::clock_secs(self.clock.coarse_now_ms());
-        let meta = access::touched(slot.meta(), now_secs, self.lfu_tuning(), access::fast_random);
-        slot.set_meta(meta);
+        let (secs, tick) = self.coarse_secs_and_tick();
+        let meta = slot.meta();
+        let next =
+            access::on_access(meta, access::secs_clock(secs), self.lfu_tuning(), tick, access::fast_random);
+        if next != meta {
+            slot.set_meta(next);
+        }
     }
 
     /// Metadata for a new entry.
     pub(crate) fn new_meta(&self) -> u32 {
-        access::new_meta(access::clock_secs(self.clock.coarse_now_ms()))
+        access::new_meta(access::secs_clock(self.coarse_secs()))
     }
 
     fn count_lookup(&self, hit: bool) {
-        let shard = self.stats.local();
-        bump(if hit { &shard.keyspace_hits } else { &shard.keyspace_misses }, 1);
+        self.stats
+            .with_local(|shard| bump(if hit { &shard.keyspace_hits } else { &shard.keyspace_misses }, 1));
     }
 
     /// Runs `f` on the live entry for `key` in `db` (or `None`), under its stripe's read lock.
@@ -163,7 +167,7 @@ impl Inner {
                 )
             }
         };
-        WriteSet { guards, inner: self, now: Now::new(&*self.clock), garbage: Vec::new() }
+        WriteSet { guards, inner: self, now: Now::new(self), garbage: Vec::new() }
     }
 
     /// Read-locks the stripes of `keys`, in global order.
@@ -221,7 +225,7 @@ impl<'e> WriteSet<'e> {
             let slot = entry.stripe.slot(pos);
             if slot.expire_at_ms().is_some() && slot.is_expired(entry.now.ms()) {
                 entry.remove_at(pos);
-                bump(&inner.stats.local().expired_keys, 1);
+                inner.stats.with_local(|shard| bump(&shard.expired_keys, 1));
             }
         }
         entry

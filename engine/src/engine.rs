@@ -115,6 +115,8 @@ impl EngineBuilder {
         let inner = Arc::new(Inner {
             dbs: (0..self.databases).map(|_| Keyspace::new(self.stripes)).collect(),
             hasher: KeyHasher::new(),
+            clock_is_cheap: self.clock.is_cheap(),
+            cached_secs: AtomicU64::new(self.clock.coarse_now_ms() / 1000),
             clock: self.clock,
             config: RuntimeConfig {
                 hz: AtomicU32::new(self.hz),
@@ -153,6 +155,10 @@ pub(crate) struct Inner {
     pub(crate) dbs: Box<[Keyspace]>,
     pub(crate) hasher: KeyHasher,
     pub(crate) clock: Arc<dyn Clock>,
+    /// `clock.is_cheap()`, read once.
+    clock_is_cheap: bool,
+    /// The current Unix second for access bookkeeping (see [`Inner::coarse_secs`]).
+    cached_secs: AtomicU64,
     pub(crate) config: RuntimeConfig,
     pub(crate) stats: StatsCounters,
     pub(crate) clients: ClientRegistry,
@@ -173,6 +179,50 @@ impl Inner {
             log_factor: self.config.lfu_log_factor.load(Ordering::Relaxed),
             decay_minutes: self.config.lfu_decay_time.load(Ordering::Relaxed),
         }
+    }
+
+    /// Unix seconds for access bookkeeping (LRU/LFU metadata, client idle times), without a
+    /// clock read per call: a shared cached second, refreshed by every 256th call on each
+    /// thread, by each maintenance cycle and whenever a command reads the precise clock. A
+    /// thread resuming after a long pause with no maintenance running may stamp a few accesses
+    /// with the second of the last refresh. Cheap clocks (test clocks) are read every time.
+    #[inline]
+    pub(crate) fn coarse_secs(&self) -> u64 {
+        self.coarse_secs_and_tick().0
+    }
+
+    /// [`Inner::coarse_secs`] and this thread's access tick (a counter of calls, which access
+    /// sampling reuses).
+    #[inline]
+    pub(crate) fn coarse_secs_and_tick(&self) -> (u64, u32) {
+        use std::cell::Cell;
+        const REFRESH_EVERY: u32 = 256;
+        thread_local! {
+            static TICKS: Cell<u32> = const { Cell::new(0) };
+        }
+        let tick = TICKS.with(|t| {
+            let tick = t.get();
+            t.set(tick.wrapping_add(1));
+            tick
+        });
+        let secs = if self.clock_is_cheap {
+            self.clock.coarse_now_ms() / 1000
+        } else if tick.is_multiple_of(REFRESH_EVERY) {
+            self.observe_time_ms(self.clock.coarse_now_ms())
+        } else {
+            self.cached_secs.load(Ordering::Relaxed)
+        };
+        (secs, tick)
+    }
+
+    /// Records a clock reading in the cached second; returns the second.
+    #[inline]
+    pub(crate) fn observe_time_ms(&self, now_ms: u64) -> u64 {
+        let secs = now_ms / 1000;
+        if self.cached_secs.load(Ordering::Relaxed) != secs {
+            self.cached_secs.store(secs, Ordering::Relaxed);
+        }
+        secs
     }
 
     /// Largest string allowed.
@@ -247,6 +297,7 @@ impl Engine {
     pub fn run_maintenance(&self) -> u64 {
         let hz = u64::from(self.inner.config.hz.load(Ordering::Relaxed).max(1));
         let budget = Duration::from_micros(250_000 / hz);
+        self.inner.observe_time_ms(self.inner.clock.coarse_now_ms());
         self.inner.active_expire_cycle(budget)
     }
 
@@ -291,6 +342,7 @@ impl Maintenance {
                         let Some(inner) = engine.upgrade() else { return };
                         let hz = u64::from(inner.config.hz.load(Ordering::Relaxed).max(1));
                         let period = Duration::from_micros(1_000_000 / hz);
+                        inner.observe_time_ms(inner.clock.coarse_now_ms());
                         inner.active_expire_cycle(period / 4);
                         period
                     };

@@ -110,7 +110,7 @@ impl Inner {
             }
         }
         if deleted > 0 {
-            bump(&self.stats.local().expired_keys, deleted);
+            self.stats.with_local(|shard| bump(&shard.expired_keys, deleted));
         }
         drop(garbage);
         deleted

@@ -23,11 +23,11 @@ impl Engine {
     pub fn stats(&self) -> Stats {
         let inner = &self.inner;
         let counters = &inner.stats;
+        let per_command = counters.command_totals();
         let commands = COMMANDS
             .iter()
-            .enumerate()
-            .filter_map(|(i, spec)| {
-                let (calls, usec, failed_calls, rejected_calls) = counters.command(i);
+            .zip(per_command)
+            .filter_map(|(spec, [calls, usec, failed_calls, rejected_calls])| {
                 (calls + failed_calls + rejected_calls > 0).then_some(CommandStats {
                     name: spec.name,
                     calls,
@@ -49,11 +49,12 @@ impl Engine {
                 (keys > 0).then_some(DbStats { db, keys, expires })
             })
             .collect();
+        let (keyspace_hits, keyspace_misses, expired_keys, commands_processed) = counters.keyspace_totals();
         Stats {
-            keyspace_hits: counters.sum(|s| &s.keyspace_hits),
-            keyspace_misses: counters.sum(|s| &s.keyspace_misses),
-            expired_keys: counters.sum(|s| &s.expired_keys),
-            commands_processed: counters.sum(|s| &s.commands_processed),
+            keyspace_hits,
+            keyspace_misses,
+            expired_keys,
+            commands_processed,
             commands,
             keyspace,
             connected_clients: inner.clients.count() as u64,

@@ -1,12 +1,18 @@
-//! Statistics: counters sharded per thread, summed on read.
+//! Statistics: counters owned per thread, summed on read.
 //!
-//! Every counter lives in one of a few cache-padded shards; a thread always writes the same
-//! shard, so two threads never bounce a counter's cache line between cores. Reading sums the
-//! shards (`Engine::stats`), which is exact once writers are quiet and never loses an increment.
+//! Each thread that touches an engine gets its own block of counters (registered once, found
+//! again through a thread-local list). Only that thread writes the block, with a plain load
+//! and store: no read-modify-write, so counting never costs a locked instruction (a full
+//! barrier on x86) or bounces a cache line between cores. Readers sum every block ever
+//! registered, so nothing is lost when a thread exits. `CONFIG RESETSTAT` records the current
+//! sums as a baseline instead of writing other threads' blocks.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
 
 /// Per-command counters.
 #[derive(Debug, Default)]
@@ -17,7 +23,7 @@ pub(crate) struct CommandCounters {
     pub(crate) rejected: AtomicU64,
 }
 
-/// One shard's counters.
+/// One thread's counters for one engine.
 #[derive(Debug)]
 pub(crate) struct StatsShard {
     pub(crate) keyspace_hits: AtomicU64,
@@ -27,87 +33,140 @@ pub(crate) struct StatsShard {
     pub(crate) commands: Box<[CommandCounters]>,
 }
 
-/// All shards.
-#[derive(Debug)]
-pub(crate) struct StatsCounters {
-    shards: Box<[CachePadded<StatsShard>]>,
+/// Sums of every counter: what a reader sees, and the baseline `reset` records.
+#[derive(Debug, Clone, Default)]
+struct Totals {
+    keyspace_hits: u64,
+    keyspace_misses: u64,
+    expired_keys: u64,
+    commands_processed: u64,
+    /// Per command: calls, usec, failed, rejected.
+    commands: Vec<[u64; 4]>,
 }
 
-/// Adds `n` to a counter (relaxed: counters order nothing).
+/// Every thread's blocks for one engine.
+#[derive(Debug)]
+pub(crate) struct StatsCounters {
+    /// Distinguishes engines in the thread-local lists (addresses can be reused).
+    id: u64,
+    commands: usize,
+    shards: Mutex<Vec<Arc<CachePadded<StatsShard>>>>,
+    baseline: Mutex<Totals>,
+}
+
+thread_local! {
+    /// This thread's blocks, by engine id.
+    static LOCAL: RefCell<Vec<(u64, Arc<CachePadded<StatsShard>>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Adds `n` to a counter of the calling thread's own block. Not a read-modify-write: only the
+/// owning thread writes a block, so the load and the store cannot interleave with another
+/// writer.
 #[inline]
 pub(crate) fn bump(counter: &AtomicU64, n: u64) {
-    counter.fetch_add(n, Ordering::Relaxed);
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
 impl StatsCounters {
     /// Counters for `commands` command-table entries.
     pub(crate) fn new(commands: usize) -> StatsCounters {
-        let count = std::thread::available_parallelism().map_or(4, |n| n.get()).next_power_of_two() * 2;
-        let shards = (0..count)
-            .map(|_| {
-                CachePadded::new(StatsShard {
-                    keyspace_hits: AtomicU64::new(0),
-                    keyspace_misses: AtomicU64::new(0),
-                    expired_keys: AtomicU64::new(0),
-                    commands_processed: AtomicU64::new(0),
-                    commands: (0..commands).map(|_| CommandCounters::default()).collect(),
-                })
-            })
-            .collect();
-        StatsCounters { shards }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        StatsCounters {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            commands,
+            shards: Mutex::new(Vec::new()),
+            baseline: Mutex::new(Totals { commands: vec![[0; 4]; commands], ..Totals::default() }),
+        }
     }
 
-    /// Bytes the shards take.
+    /// Bytes the blocks take.
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.shards.len()
-            * (std::mem::size_of::<CachePadded<StatsShard>>()
-                + self.shards.first().map_or(0, |s| s.commands.len())
-                    * std::mem::size_of::<CommandCounters>())
+        let per_block = std::mem::size_of::<CachePadded<StatsShard>>()
+            + self.commands * std::mem::size_of::<CommandCounters>();
+        self.shards.lock().len() * per_block
     }
 
-    /// This thread's shard.
+    /// Runs `f` on the calling thread's block, registering one on first use. `f` must only
+    /// bump counters (it runs while the thread-local list is borrowed).
     #[inline]
-    pub(crate) fn local(&self) -> &StatsShard {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            static INDEX: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-        }
-        let index = INDEX.with(|i| *i);
-        &self.shards[index & (self.shards.len() - 1)]
-    }
-
-    /// Sums one counter over the shards.
-    pub(crate) fn sum(&self, field: impl Fn(&StatsShard) -> &AtomicU64) -> u64 {
-        self.shards.iter().map(|s| field(s).load(Ordering::Relaxed)).sum()
-    }
-
-    /// Sums one command's counters: (calls, usec, failed, rejected).
-    pub(crate) fn command(&self, index: usize) -> (u64, u64, u64, u64) {
-        let mut total = (0, 0, 0, 0);
-        for shard in self.shards.iter() {
-            let c = &shard.commands[index];
-            total.0 += c.calls.load(Ordering::Relaxed);
-            total.1 += c.usec.load(Ordering::Relaxed);
-            total.2 += c.failed.load(Ordering::Relaxed);
-            total.3 += c.rejected.load(Ordering::Relaxed);
-        }
-        total
-    }
-
-    /// Zeroes every counter (`CONFIG RESETSTAT`).
-    pub(crate) fn reset(&self) {
-        for shard in self.shards.iter() {
-            for counter in
-                [&shard.keyspace_hits, &shard.keyspace_misses, &shard.expired_keys, &shard.commands_processed]
-            {
-                counter.store(0, Ordering::Relaxed);
+    pub(crate) fn with_local<R>(&self, f: impl FnOnce(&StatsShard) -> R) -> R {
+        LOCAL.with(|local| {
+            if let Some((_, shard)) = local.borrow().iter().find(|(id, _)| *id == self.id) {
+                return f(shard);
             }
-            for c in shard.commands.iter() {
-                for counter in [&c.calls, &c.usec, &c.failed, &c.rejected] {
-                    counter.store(0, Ordering::Relaxed);
+            let shard = self.register();
+            let mut list = local.borrow_mut();
+            // Forget blocks of engines that are gone (only this list still holds them).
+            list.retain(|(_, s)| Arc::strong_count(s) > 1);
+            list.push((self.id, Arc::clone(&shard)));
+            drop(list);
+            f(&shard)
+        })
+    }
+
+    fn register(&self) -> Arc<CachePadded<StatsShard>> {
+        let shard = Arc::new(CachePadded::new(StatsShard {
+            keyspace_hits: AtomicU64::new(0),
+            keyspace_misses: AtomicU64::new(0),
+            expired_keys: AtomicU64::new(0),
+            commands_processed: AtomicU64::new(0),
+            commands: (0..self.commands).map(|_| CommandCounters::default()).collect(),
+        }));
+        self.shards.lock().push(Arc::clone(&shard));
+        shard
+    }
+
+    /// Raw sums over every block (before the baseline is taken off).
+    fn raw_totals(&self) -> Totals {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut totals = Totals { commands: vec![[0; 4]; self.commands], ..Totals::default() };
+        for shard in self.shards.lock().iter() {
+            totals.keyspace_hits += load(&shard.keyspace_hits);
+            totals.keyspace_misses += load(&shard.keyspace_misses);
+            totals.expired_keys += load(&shard.expired_keys);
+            totals.commands_processed += load(&shard.commands_processed);
+            for (sum, c) in totals.commands.iter_mut().zip(shard.commands.iter()) {
+                for (s, v) in sum.iter_mut().zip([&c.calls, &c.usec, &c.failed, &c.rejected]) {
+                    *s += load(v);
                 }
             }
         }
+        totals
+    }
+
+    /// Sums since the last reset.
+    fn totals(&self) -> Totals {
+        let raw = self.raw_totals();
+        let base = self.baseline.lock();
+        Totals {
+            keyspace_hits: raw.keyspace_hits.saturating_sub(base.keyspace_hits),
+            keyspace_misses: raw.keyspace_misses.saturating_sub(base.keyspace_misses),
+            expired_keys: raw.expired_keys.saturating_sub(base.expired_keys),
+            commands_processed: raw.commands_processed.saturating_sub(base.commands_processed),
+            commands: raw
+                .commands
+                .iter()
+                .zip(base.commands.iter())
+                .map(|(r, b)| [0, 1, 2, 3].map(|i| r[i].saturating_sub(b[i])))
+                .collect(),
+        }
+    }
+
+    /// (hits, misses, expired, commands processed) since the last reset.
+    pub(crate) fn keyspace_totals(&self) -> (u64, u64, u64, u64) {
+        let t = self.totals();
+        (t.keyspace_hits, t.keyspace_misses, t.expired_keys, t.commands_processed)
+    }
+
+    /// Per command since the last reset: calls, usec, failed, rejected.
+    pub(crate) fn command_totals(&self) -> Vec<[u64; 4]> {
+        self.totals().commands
+    }
+
+    /// Zeroes every counter (`CONFIG RESETSTAT`) by recording the current sums as baseline.
+    pub(crate) fn reset(&self) {
+        let raw = self.raw_totals();
+        *self.baseline.lock() = raw;
     }
 }
 
@@ -170,15 +229,28 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..1000 {
-                        bump(&stats.local().keyspace_hits, 1);
-                        bump(&stats.local().commands[2].calls, 1);
+                        stats.with_local(|local| {
+                            bump(&local.keyspace_hits, 1);
+                            bump(&local.commands[2].calls, 1);
+                        });
                     }
                 });
             }
         });
-        assert_eq!(stats.sum(|s| &s.keyspace_hits), 4000);
-        assert_eq!(stats.command(2).0, 4000);
+        assert_eq!(stats.keyspace_totals().0, 4000, "no increment lost, threads exited");
+        assert_eq!(stats.command_totals()[2][0], 4000);
         stats.reset();
-        assert_eq!(stats.sum(|s| &s.keyspace_hits), 0);
+        assert_eq!(stats.keyspace_totals().0, 0);
+        stats.with_local(|local| bump(&local.keyspace_hits, 2));
+        assert_eq!(stats.keyspace_totals().0, 2);
+    }
+
+    #[test]
+    fn blocks_of_dropped_engines_are_forgotten() {
+        for _ in 0..100 {
+            let stats = StatsCounters::new(1);
+            stats.with_local(|local| bump(&local.keyspace_hits, 1));
+        }
+        LOCAL.with(|local| assert!(local.borrow().len() <= 1));
     }
 }

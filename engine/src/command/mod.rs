@@ -121,7 +121,7 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
         Ok(index) => index,
         Err(err) => {
             if let Some(index) = argv.first().and_then(|name| lookup(name)) {
-                bump(&inner.stats.local().commands[index].rejected, 1);
+                inner.stats.with_local(|shard| bump(&shard.commands[index].rejected, 1));
             }
             return Reply::Error(err);
         }
@@ -132,17 +132,19 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
     let reply = (spec.handler)(session, argv);
     let elapsed_ns = clock.delta_as_nanos(start, clock.raw());
     let inner = &*session.engine.inner;
-    let shard = inner.stats.local();
-    let counters = &shard.commands[index];
-    bump(&shard.commands_processed, 1);
-    bump(&counters.calls, 1);
-    bump(&counters.usec, elapsed_ns / 1000);
-    if reply.is_error() {
-        bump(&counters.failed, 1);
-    }
+    let failed = reply.is_error();
+    inner.stats.with_local(|shard| {
+        let counters = &shard.commands[index];
+        bump(&shard.commands_processed, 1);
+        bump(&counters.calls, 1);
+        bump(&counters.usec, elapsed_ns / 1000);
+        if failed {
+            bump(&counters.failed, 1);
+        }
+    });
     if let Some(client) = &session.client {
         client.last_command.store(index + 1, std::sync::atomic::Ordering::Relaxed);
-        client.last_active_ms.store(inner.clock.coarse_now_ms(), std::sync::atomic::Ordering::Relaxed);
+        client.last_active_ms.store(inner.coarse_secs() * 1000, std::sync::atomic::Ordering::Relaxed);
     }
     reply
 }

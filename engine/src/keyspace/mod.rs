@@ -1,10 +1,11 @@
 //! The keyspace: per database, an array of cache-padded, lock-protected [`Stripe`]s.
 //!
-//! A key's stripe comes from bits 32.. of its 64-bit hash. hashbrown uses the low bits (bucket)
-//! and the top 7 bits (control tag) of the same hash, so stripe selection stays independent of
+//! A key's stripe comes from bits 32.. of its 64-bit hash. A stripe's index uses the low bits
+//! (bucket) and the top 7 bits (tag) of the same hash, so stripe selection stays independent of
 //! both. Cluster mode will map hash slots to stripes through [`Keyspace::stripe_for`] alone.
 
 pub(crate) mod access;
+pub(crate) mod index;
 pub(crate) mod slot;
 pub(crate) mod stripe;
 

@@ -1,20 +1,20 @@
 //! [`Stripe`]: one lock's worth of keys.
 //!
-//! A stripe keeps its entries in fixed pages of [`Slot`]s and finds them through a `hashbrown`
-//! table of `u32` slot positions. Two properties follow, and later features rely on them:
+//! A stripe keeps its entries in fixed pages of [`Slot`]s and finds them through an [`Index`]
+//! of `u32` slot positions (one cache line per bucket of 12). Two properties follow, and later features rely on them:
 //!
 //! - **Positions are stable.** An entry stays in its slot from insert to delete; pages are only
 //!   appended. SCAN's cursor is a position, so a key present for a whole scan is returned even
 //!   while the stripe grows (the index may rehash; positions do not move).
 //! - **Memory is dense.** Slots fill pages front to back (freed positions are reused first), and
-//!   the index costs 5 bytes per bucket, so a 16-byte key with a 32-byte value costs one 64-byte
-//!   slot plus about 8 bytes of index.
+//!   the index costs 64 bytes per 12 entries at up to 7/8 load, so a 16-byte key with a 32-byte
+//!   value costs one 64-byte slot plus about 8 bytes of index.
 //!
 //! Keys with an expiry are also listed in `volatile`, which the active expiry cycle samples.
 
-use hashbrown::HashTable;
 use slab::Slab;
 
+use super::index::Index;
 use super::slot::{FLAG_IN_VOLATILE, Slot};
 use crate::value::{NewValue, Object, Value, ValueRef};
 
@@ -36,7 +36,7 @@ pub(crate) struct Removed {
 /// The keys of one lock. See the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct Stripe {
-    index: HashTable<u32>,
+    index: Index,
     pages: Vec<Page>,
     /// Free positions, lowest last (popped first).
     free: Vec<u32>,
@@ -81,12 +81,10 @@ impl Stripe {
     #[inline]
     pub(crate) fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
         let (pages, objects) = (&self.pages, &self.objects);
-        self.index
-            .find(hash, |&pos| {
-                let pos = pos as usize;
-                pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].key(objects) == key
-            })
-            .copied()
+        self.index.find(hash, |pos| {
+            let pos = pos as usize;
+            pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].key(objects) == key
+        })
     }
 
     /// The key at `pos`.
@@ -117,7 +115,7 @@ impl Stripe {
         slot.set_meta(meta);
         self.set_expire(pos, expire_at_ms);
         let (pages, objects) = (&self.pages, &self.objects);
-        self.index.insert_unique(hash, pos, |&p| {
+        self.index.insert(hash, pos, |p| {
             let p = p as usize;
             hasher.hash_one(pages[p / PAGE_SLOTS][p % PAGE_SLOTS].key(objects))
         });
@@ -160,9 +158,7 @@ impl Stripe {
 
     /// Removes the entry at `pos` (whose key hashes to `hash`).
     pub(crate) fn remove(&mut self, hash: u64, pos: u32) -> Removed {
-        if let Ok(entry) = self.index.find_entry(hash, |&p| p == pos) {
-            entry.remove();
-        }
+        self.index.remove(hash, pos);
         if self.slot(pos).expire_at_ms().is_some() {
             self.expires -= 1;
         }

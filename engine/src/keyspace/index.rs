@@ -1,0 +1,255 @@
+//! [`Index`]: a stripe's hash index from key hash to slot position, one cache line per bucket.
+//!
+//! Each 64-byte bucket holds 12 entries: 12 one-byte tags (7 bits of the hash plus a set high
+//! bit; 0 marks an empty entry), an overflow count, and the 12 `u32` slot positions. A lookup
+//! reads one bucket (tags and positions in the same cache line) and then the slot it points
+//! to: two dependent memory accesses where a SwissTable of positions takes three (control
+//! bytes, position, slot). That is what uniform GETs over a large keyspace wait for.
+//!
+//! Collisions spill into the following buckets (linear probing by bucket). A bucket's
+//! `overflow` counts the entries that probed past it, as in Facebook's F14: a lookup stops at
+//! the first bucket whose count is zero, so a miss usually reads one bucket, and deletions need
+//! no tombstones (removing an entry decrements the counts along its probe path).
+
+/// Entries per bucket.
+const ENTRIES: usize = 12;
+/// Grow when the index would be fuller than 7/8.
+const MAX_LOAD_NUM: usize = 7;
+const MAX_LOAD_DEN: usize = 8;
+
+/// One cache line of entries.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Bucket {
+    /// 0: empty; otherwise `0x80 | top 7 bits of the hash`.
+    tags: [u8; ENTRIES],
+    /// Entries whose probe path passed this bucket without finding room in it.
+    overflow: u32,
+    positions: [u32; ENTRIES],
+}
+
+const _: () = assert!(std::mem::size_of::<Bucket>() == 64);
+
+const EMPTY_BUCKET: Bucket = Bucket { tags: [0; ENTRIES], overflow: 0, positions: [0; ENTRIES] };
+
+/// The tag stored for a hash: its top 7 bits with the high bit set (never 0).
+#[inline]
+fn tag(hash: u64) -> u8 {
+    (hash >> 57) as u8 | 0x80
+}
+
+/// Bitmask of the entries of `tags` equal to `wanted`.
+#[inline]
+fn matches(tags: &[u8; ENTRIES], wanted: u8) -> u32 {
+    let mut mask = 0;
+    for (i, &t) in tags.iter().enumerate() {
+        mask |= u32::from(t == wanted) << i;
+    }
+    mask
+}
+
+/// A hash index of `u32` slot positions. See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    buckets: Vec<Bucket>,
+    len: usize,
+}
+
+impl Index {
+    /// Number of entries.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes allocated.
+    pub(crate) fn allocation_size(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<Bucket>()
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.buckets.len() - 1
+    }
+
+    /// The position whose entry has `hash` and for which `eq` holds.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let (wanted, mask) = (tag(hash), self.mask());
+        let mut at = hash as usize & mask;
+        for _ in 0..self.buckets.len() {
+            let bucket = &self.buckets[at];
+            let mut hits = matches(&bucket.tags, wanted);
+            while hits != 0 {
+                let i = hits.trailing_zeros() as usize;
+                if eq(bucket.positions[i]) {
+                    return Some(bucket.positions[i]);
+                }
+                hits &= hits - 1;
+            }
+            if bucket.overflow == 0 {
+                return None;
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+
+    /// Adds an entry; the caller guarantees no entry with an equal key exists. `rehash` gives
+    /// the hash of any stored position (needed when the index grows).
+    pub(crate) fn insert(&mut self, hash: u64, position: u32, rehash: impl Fn(u32) -> u64) {
+        if (self.len + 1) * MAX_LOAD_DEN > self.buckets.len() * ENTRIES * MAX_LOAD_NUM {
+            self.grow(rehash);
+        }
+        self.place(hash, position);
+        self.len += 1;
+    }
+
+    /// Removes the entry for `position`, whose key hashes to `hash`. Returns whether it was
+    /// there.
+    pub(crate) fn remove(&mut self, hash: u64, position: u32) -> bool {
+        if self.buckets.is_empty() {
+            return false;
+        }
+        let (wanted, mask) = (tag(hash), self.mask());
+        let home = hash as usize & mask;
+        let mut at = home;
+        for _ in 0..self.buckets.len() {
+            let bucket = &mut self.buckets[at];
+            let hits = matches(&bucket.tags, wanted);
+            let found = (0..ENTRIES).find(|&i| hits & (1 << i) != 0 && bucket.positions[i] == position);
+            if let Some(i) = found {
+                bucket.tags[i] = 0;
+                self.unwind_overflow(home, at);
+                self.len -= 1;
+                return true;
+            }
+            if bucket.overflow == 0 {
+                return false;
+            }
+            at = (at + 1) & mask;
+        }
+        false
+    }
+
+    /// Decrements the overflow counts of the buckets from `home` up to (not including) `end`.
+    fn unwind_overflow(&mut self, home: usize, end: usize) {
+        let mask = self.mask();
+        let mut at = home;
+        while at != end {
+            self.buckets[at].overflow -= 1;
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Puts an entry in the first bucket with room along its probe path.
+    fn place(&mut self, hash: u64, position: u32) {
+        let mask = self.mask();
+        let mut at = hash as usize & mask;
+        loop {
+            let bucket = &mut self.buckets[at];
+            if let Some(i) = bucket.tags.iter().position(|&t| t == 0) {
+                bucket.tags[i] = tag(hash);
+                bucket.positions[i] = position;
+                return;
+            }
+            bucket.overflow += 1;
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Doubles the bucket count (from one bucket when empty) and re-places every entry.
+    fn grow(&mut self, rehash: impl Fn(u32) -> u64) {
+        let new_len = (self.buckets.len() * 2).max(1);
+        let old = std::mem::replace(&mut self.buckets, vec![EMPTY_BUCKET; new_len]);
+        for bucket in &old {
+            for (i, &t) in bucket.tags.iter().enumerate() {
+                if t != 0 {
+                    let position = bucket.positions[i];
+                    self.place(rehash(position), position);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// A deliberately weak hash so that buckets collide and overflow chains form.
+    fn hash_of(position: u32) -> u64 {
+        let h = u64::from(position).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h & 0xFF00_0000_0000_000F
+    }
+
+    #[test]
+    fn insert_find_remove_with_collisions() {
+        let mut index = Index::default();
+        for p in 0..5_000u32 {
+            index.insert(hash_of(p), p, hash_of);
+        }
+        assert_eq!(index.len(), 5_000);
+        for p in 0..5_000u32 {
+            assert_eq!(index.find(hash_of(p), |q| q == p), Some(p));
+        }
+        assert_eq!(index.find(hash_of(7), |_| false), None);
+        for p in (0..5_000u32).step_by(2) {
+            assert!(index.remove(hash_of(p), p));
+        }
+        assert!(!index.remove(hash_of(0), 0), "already removed");
+        for p in 0..5_000u32 {
+            assert_eq!(index.find(hash_of(p), |q| q == p).is_some(), p % 2 == 1, "{p}");
+        }
+        // Overflow counts unwound exactly: refill and check again.
+        for p in (0..5_000u32).step_by(2) {
+            index.insert(hash_of(p), p, hash_of);
+        }
+        for p in 0..5_000u32 {
+            assert_eq!(index.find(hash_of(p), |q| q == p), Some(p));
+        }
+        index = Index::default();
+        assert_eq!(index.len(), 0);
+        assert_eq!(index.find(hash_of(1), |_| true), None);
+    }
+
+    #[test]
+    fn overflow_counts_return_to_zero() {
+        let mut index = Index::default();
+        for p in 0..2_000u32 {
+            index.insert(hash_of(p), p, hash_of);
+        }
+        for p in 0..2_000u32 {
+            assert!(index.remove(hash_of(p), p));
+        }
+        assert!(index.buckets.iter().all(|b| b.overflow == 0 && b.tags == [0; ENTRIES]));
+    }
+
+    #[test]
+    fn matches_random_model() {
+        // Random inserts and removes against a HashMap, with a realistic hash.
+        let mut index = Index::default();
+        let mut model: HashSet<u32> = HashSet::new();
+        let hash = |p: u32| u64::from(p).wrapping_mul(0xA076_1D64_78BD_642F).rotate_left(29) ^ 0x5555;
+        let mut state = 1u64;
+        for _ in 0..50_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let p = (state >> 40) as u32 % 3_000;
+            if model.insert(p) {
+                index.insert(hash(p), p, hash);
+            } else {
+                assert!(index.remove(hash(p), p));
+                model.remove(&p);
+            }
+            assert_eq!(index.len(), model.len());
+        }
+        for p in 0..3_000u32 {
+            assert_eq!(index.find(hash(p), |q| q == p).is_some(), model.contains(&p));
+        }
+    }
+}
