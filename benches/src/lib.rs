@@ -1,0 +1,87 @@
+//! # memora-benches
+//!
+//! Benchmarks for Memora, kept out of the engine crate so that peer caches never become
+//! dependencies of the engine:
+//!
+//! - `benches/engine.rs` (criterion): GET and SET through the typed API and through
+//!   `Session::execute`, on 1 and 2 threads.
+//! - `src/bin/compare.rs`: Memora against `dashmap`, `scc`, `moka` and `quick_cache` on one
+//!   workload, in one process; prints Mops/s and ratios.
+//! - `src/bin/memory.rs`: bytes per entry (counting allocator) and RSS per system.
+//! - `scripts/redis_benchmark_compare.sh`: `memora-server` against `redis-server`.
+//!
+//! See `README.md` beside this crate for how to run each and the targets.
+//!
+//! # Components
+//! - [`workload`]: deterministic keys and values, a seeded generator, uniform and Zipf key
+//!   samplers, pre-generated operation streams.
+//! - [`systems`]: the [`systems::Store`] / [`systems::Worker`] traits and one implementation
+//!   per system under test.
+//! - [`run_parallel`]: runs one closure per thread from a common start and times the run;
+//!   [`thread_cpu_time`] for CPU-time throughput on a busy machine.
+
+pub mod systems;
+pub mod workload;
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// Runs `work(thread_index)` on `threads` scoped threads that start together (behind a
+/// barrier, so thread spawning is not timed) and returns the longest per-thread time, that is
+/// the wall time of the whole run. One thread is spawned too, so that 1- and 2-thread runs
+/// take the same path (and the same kind of allocator arena).
+///
+/// ```
+/// let elapsed = memora_benches::run_parallel(2, |_thread| {
+///     std::hint::black_box((0..1000u64).sum::<u64>());
+/// });
+/// assert!(elapsed.as_secs() < 10);
+/// ```
+pub fn run_parallel<F>(threads: usize, work: F) -> Duration
+where
+    F: Fn(usize) + Sync,
+{
+    let threads = threads.max(1);
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|index| {
+                let (barrier, work) = (&barrier, &work);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    work(index);
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("benchmark thread panicked")).max().unwrap_or_default()
+    })
+}
+
+/// CPU time consumed so far by the calling thread (zero where unsupported).
+///
+/// On a shared machine, wall time also counts the time a benchmark thread waited for a core;
+/// thread CPU time does not (it still counts time spent spinning on a lock).
+pub fn thread_cpu_time() -> Duration {
+    #[cfg(target_os = "linux")]
+    {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Duration::ZERO
+    }
+}
+
+/// The median of `samples` (the upper median for an even count); 0.0 when empty.
+///
+/// ```
+/// assert_eq!(memora_benches::median(&[3.0, 1.0, 2.0]), 2.0);
+/// ```
+pub fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
