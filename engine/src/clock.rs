@@ -15,7 +15,8 @@ pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now_ms(&self) -> u64;
 
     /// The time, possibly a few milliseconds stale, for bookkeeping that needs only seconds
-    /// (access times for LRU/LFU and `OBJECT IDLETIME`). Defaults to [`Clock::now_ms`].
+    /// (access times for LRU/LFU and `OBJECT IDLETIME`). Defaults to [`Clock::now_ms`]; a clock
+    /// with a cheaper coarse reading may override it.
     fn coarse_now_ms(&self) -> u64 {
         self.now_ms()
     }
@@ -47,16 +48,6 @@ impl Clock for SystemClock {
 
     fn now_us(&self) -> u64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-    }
-
-    /// On Linux, `CLOCK_REALTIME_COARSE`: about 2 ns a read instead of 26 ns for a precise
-    /// reading on this project's reference machine, at the kernel tick's resolution (1-4 ms).
-    #[cfg(target_os = "linux")]
-    fn coarse_now_ms(&self) -> u64 {
-        let ts = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-        let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-        let millis = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000_000;
-        secs * 1000 + millis
     }
 }
 

@@ -38,14 +38,33 @@ fn tag(hash: u64) -> u8 {
     (hash >> 57) as u8 | 0x80
 }
 
-/// Bitmask of the entries of `tags` equal to `wanted`.
+/// Bitmask of the entries of `tags` equal to `wanted` (bit `i` for entry `i`).
+///
+/// Word-at-a-time: XOR with the wanted tag zeroes the matching bytes, and
+/// `!(((x & 0x7f..) + 0x7f..) | x) & 0x80..` sets the high bit of exactly the zero bytes (no
+/// false positives: the addition cannot carry across bytes). One gather of those high bits
+/// per word gives the mask.
 #[inline]
 fn matches(tags: &[u8; ENTRIES], wanted: u8) -> u32 {
-    let mut mask = 0;
-    for (i, &t) in tags.iter().enumerate() {
-        mask |= u32::from(t == wanted) << i;
-    }
-    mask
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |word: u64| !(((word & LOW7) + LOW7) | word) & HIGH;
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&tags[..8]);
+    let mut tail = [0u8; 8];
+    tail[..4].copy_from_slice(&tags[8..]);
+    let repeated = u64::from(wanted) * 0x0101_0101_0101_0101;
+    let head = zero_bytes(u64::from_le_bytes(head) ^ repeated);
+    // The tail's 4 padding bytes are 0 and `wanted` is never 0: they never match.
+    let tail = zero_bytes(u64::from_le_bytes(tail) ^ repeated);
+    gather_high_bits(head) | gather_high_bits(tail) << 8
+}
+
+/// Bit `i` set for each byte `i` of `word` whose high bit is set (`word` has only high bits).
+#[inline]
+fn gather_high_bits(word: u64) -> u32 {
+    // Multiplying moves bit 7 of byte i to bit 56 + i; no two products overlap there.
+    ((word >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
 }
 
 /// A hash index of `u32` slot positions. See the module docs.
@@ -186,6 +205,20 @@ mod tests {
     fn hash_of(position: u32) -> u64 {
         let h = u64::from(position).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         h & 0xFF00_0000_0000_000F
+    }
+
+    #[test]
+    fn tag_matching_finds_exactly_the_equal_bytes() {
+        let mut tags = [0u8; ENTRIES];
+        for (i, t) in tags.iter_mut().enumerate() {
+            *t = 0x80 | (i as u8 % 5);
+        }
+        for wanted in 0x80..=0xffu8 {
+            let expected: u32 = (0..ENTRIES).filter(|&i| tags[i] == wanted).map(|i| 1 << i).sum();
+            assert_eq!(matches(&tags, wanted), expected, "{wanted:#x}");
+        }
+        assert_eq!(matches(&[0; ENTRIES], 0x80), 0, "empty entries never match");
+        assert_eq!(matches(&[0xff; ENTRIES], 0xff), (1 << ENTRIES) - 1);
     }
 
     #[test]
