@@ -63,6 +63,14 @@ pub enum Op {
     Advance(u16),
 }
 
+/// The text of an error reply; panics on any other reply.
+pub fn error_text(reply: Reply) -> String {
+    match reply {
+        Reply::Error(err) => err.to_string(),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
 /// The key name for a key id.
 pub fn key_name(key: KeyId) -> Vec<u8> {
     format!("key:{key}").into_bytes()

@@ -277,13 +277,7 @@ pub(super) fn object_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
 mod tests {
     use super::*;
     use crate::engine::Engine;
-
-    fn error_text(reply: Reply) -> String {
-        match reply {
-            Reply::Error(err) => err.to_string(),
-            other => panic!("expected an error, got {other:?}"),
-        }
-    }
+    use crate::test_utils::error_text;
 
     #[test]
     fn expire_checks_options_before_the_time() {

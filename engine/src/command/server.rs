@@ -106,14 +106,7 @@ pub(super) fn config_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
 #[cfg(test)]
 mod tests {
     use crate::engine::Engine;
-    use crate::reply::Reply;
-
-    fn error_text(reply: Reply) -> String {
-        match reply {
-            Reply::Error(err) => err.to_string(),
-            other => panic!("expected an error, got {other:?}"),
-        }
-    }
+    use crate::test_utils::error_text;
 
     #[test]
     fn swapdb_index_outside_i32_is_invalid_index() {

@@ -326,13 +326,7 @@ pub(super) fn lcs(s: &mut Session, argv: &[&[u8]]) -> Reply {
 mod tests {
     use crate::engine::Engine;
     use crate::reply::Reply;
-
-    fn error_text(reply: Reply) -> String {
-        match reply {
-            Reply::Error(err) => err.to_string(),
-            other => panic!("expected an error, got {other:?}"),
-        }
-    }
+    use crate::test_utils::error_text;
 
     #[test]
     fn set_option_may_repeat_and_the_last_expiry_wins() {
