@@ -16,7 +16,7 @@ use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 use crate::engine::Inner;
 use crate::keyspace::Stripe;
 use crate::keyspace::access;
-use crate::keyspace::slot::Kind;
+use crate::keyspace::slot::{Kind, Slot};
 use crate::keyspace::stripe::Removed;
 use crate::stats::bump;
 use crate::value::{NewValue, Value, ValueRef};
@@ -67,14 +67,29 @@ impl Lookup {
     pub(crate) const QUIET: Lookup = Lookup { touch: false, stats: false };
 }
 
-/// A live entry seen by a read.
+/// A live entry seen by a read. The value is decoded up front; the rest is read from the slot
+/// only when asked for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Found<'a> {
     pub(crate) value: ValueRef<'a>,
-    pub(crate) expire_at_ms: Option<u64>,
-    pub(crate) meta: u32,
-    /// Edited in place since last written whole (`OBJECT ENCODING raw`).
-    pub(crate) raw: bool,
+    slot: &'a Slot,
+}
+
+impl Found<'_> {
+    /// The absolute expiry in Unix milliseconds, if any.
+    pub(crate) fn expire_at_ms(&self) -> Option<u64> {
+        self.slot.expire_at_ms()
+    }
+
+    /// Access metadata (see `keyspace::access`).
+    pub(crate) fn meta(&self) -> u32 {
+        self.slot.meta()
+    }
+
+    /// Edited in place since last written whole (`OBJECT ENCODING raw`)?
+    pub(crate) fn raw(&self) -> bool {
+        self.slot.is_raw()
+    }
 }
 
 impl Inner {
@@ -86,7 +101,7 @@ impl Inner {
 
     /// Updates an entry's access metadata.
     #[inline]
-    fn touch(&self, slot: &crate::keyspace::slot::Slot) {
+    fn touch(&self, slot: &Slot) {
         let (secs, tick) = self.coarse_secs_and_tick();
         let meta = slot.meta();
         let next =
@@ -101,6 +116,7 @@ impl Inner {
         access::new_meta(access::secs_clock(self.coarse_secs()))
     }
 
+    #[inline]
     fn count_lookup(&self, hit: bool) {
         self.stats
             .with_local(|shard| bump(if hit { &shard.keyspace_hits } else { &shard.keyspace_misses }, 1));
@@ -131,12 +147,7 @@ impl Inner {
             if lookup.touch {
                 self.touch(slot);
             }
-            Some(Found {
-                value: stripe.value(pos),
-                expire_at_ms: slot.expire_at_ms(),
-                meta: slot.meta(),
-                raw: slot.is_raw(),
-            })
+            Some(Found { value: stripe.value(pos), slot })
         });
         if lookup.stats {
             self.count_lookup(found.is_some());
@@ -263,12 +274,7 @@ impl ReadSet<'_> {
             if lookup.touch {
                 inner.touch(slot);
             }
-            Some(Found {
-                value: stripe.value(pos),
-                expire_at_ms: slot.expire_at_ms(),
-                meta: slot.meta(),
-                raw: slot.is_raw(),
-            })
+            Some(Found { value: stripe.value(pos), slot })
         });
         if lookup.stats {
             inner.count_lookup(found.is_some());

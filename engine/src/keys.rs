@@ -146,7 +146,7 @@ impl Engine {
     pub fn expiry(&self, key: impl AsRef<[u8]>) -> KeyExpiry {
         self.inner.read(self.db, key.as_ref(), Lookup::NO_TOUCH, |found| match found {
             None => KeyExpiry::NoKey,
-            Some(f) => f.expire_at_ms.map_or(KeyExpiry::Persistent, KeyExpiry::AtUnixMs),
+            Some(f) => f.expire_at_ms().map_or(KeyExpiry::Persistent, KeyExpiry::AtUnixMs),
         })
     }
 
@@ -383,8 +383,9 @@ impl Engine {
     /// Out-of-line strings answer `raw` (edited in place by APPEND or SETRANGE, or too long for
     /// the slot).
     pub fn object_encoding(&self, key: impl AsRef<[u8]>) -> Option<&'static str> {
-        self.inner
-            .read(self.db, key.as_ref(), Lookup::QUIET, |found| found.map(|f| encoding_name(f.value, f.raw)))
+        self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |found| {
+            found.map(|f| encoding_name(f.value, f.raw()))
+        })
     }
 
     /// `OBJECT FREQ`: the LFU counter, with idle decay applied.
@@ -392,7 +393,7 @@ impl Engine {
         let now_secs = access::clock_secs(self.inner.clock.coarse_now_ms());
         let tuning = self.inner.lfu_tuning();
         self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |f| {
-            f.map(|f| access::frequency(f.meta, now_secs, tuning))
+            f.map(|f| access::frequency(f.meta(), now_secs, tuning))
         })
     }
 
@@ -400,7 +401,7 @@ impl Engine {
     pub fn object_idletime(&self, key: impl AsRef<[u8]>) -> Option<u32> {
         let now_secs = access::clock_secs(self.inner.clock.coarse_now_ms());
         self.inner
-            .read(self.db, key.as_ref(), Lookup::QUIET, |f| f.map(|f| access::idle_secs(f.meta, now_secs)))
+            .read(self.db, key.as_ref(), Lookup::QUIET, |f| f.map(|f| access::idle_secs(f.meta(), now_secs)))
     }
 }
 

@@ -54,9 +54,12 @@ pub(crate) struct StatsCounters {
     baseline: Mutex<Totals>,
 }
 
+/// A thread's blocks, by engine id, most recently used first.
+type LocalBlocks = Vec<(u64, Arc<CachePadded<StatsShard>>)>;
+
 thread_local! {
-    /// This thread's blocks, by engine id.
-    static LOCAL: RefCell<Vec<(u64, Arc<CachePadded<StatsShard>>)>> = const { RefCell::new(Vec::new()) };
+    /// This thread's blocks.
+    static LOCAL: RefCell<LocalBlocks> = const { RefCell::new(Vec::new()) };
 }
 
 /// Adds `n` to a counter of the calling thread's own block. Not a read-modify-write: only the
@@ -88,20 +91,37 @@ impl StatsCounters {
 
     /// Runs `f` on the calling thread's block, registering one on first use. `f` must only
     /// bump counters (it runs while the thread-local list is borrowed).
+    ///
+    /// The block of the engine used last is kept first in the list, so the common case is one
+    /// comparison.
     #[inline]
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(&StatsShard) -> R) -> R {
         LOCAL.with(|local| {
-            if let Some((_, shard)) = local.borrow().iter().find(|(id, _)| *id == self.id) {
+            if let Some((id, shard)) = local.borrow().first()
+                && *id == self.id
+            {
                 return f(shard);
             }
-            let shard = self.register();
-            let mut list = local.borrow_mut();
-            // Forget blocks of engines that are gone (only this list still holds them).
-            list.retain(|(_, s)| Arc::strong_count(s) > 1);
-            list.push((self.id, Arc::clone(&shard)));
-            drop(list);
-            f(&shard)
+            f(&self.local_slow(local))
         })
+    }
+
+    /// The calling thread's block when it is not first in the list: moved to the front, or
+    /// registered.
+    #[cold]
+    #[inline(never)]
+    fn local_slow(&self, local: &RefCell<LocalBlocks>) -> Arc<CachePadded<StatsShard>> {
+        let mut list = local.borrow_mut();
+        let shard = match list.iter().position(|(id, _)| *id == self.id) {
+            Some(at) => list.remove(at).1,
+            None => {
+                // Forget blocks of engines that are gone (only this list still holds them).
+                list.retain(|(_, s)| Arc::strong_count(s) > 1);
+                self.register()
+            }
+        };
+        list.insert(0, (self.id, Arc::clone(&shard)));
+        shard
     }
 
     fn register(&self) -> Arc<CachePadded<StatsShard>> {

@@ -104,8 +104,12 @@ pub struct LcsMatch {
 }
 
 /// The string at `value`, or WRONGTYPE.
+#[inline]
 fn string_of(value: ValueRef<'_>) -> Result<Vec<u8>> {
-    value.string_to_vec().ok_or(Error::WrongType)
+    match value {
+        ValueRef::Str(bytes) => Ok(bytes.to_vec()),
+        other => other.string_to_vec().ok_or(Error::WrongType),
+    }
 }
 
 impl Engine {

@@ -64,13 +64,18 @@ pub(crate) fn touched(meta: u32, now_secs: u32, tuning: LfuTuning, random: impl 
     bumped(meta, now_secs, tuning, 1, random)
 }
 
-/// Once a key's bump probability is below `1 / LFU_SAMPLE`, only one access in `LFU_SAMPLE`
-/// (by a per-thread tick) evaluates it, with `LFU_SAMPLE` times the probability: the counter's
-/// expected growth is unchanged, and the other accesses only compare the stored second.
+/// Longest sampling period: once a key's bump probability is `1 / LFU_SAMPLE` or lower, only
+/// one access in `LFU_SAMPLE` evaluates it. See [`on_access`].
 pub(crate) const LFU_SAMPLE: u32 = 16;
 
-/// Metadata after an access, sampled as [`LFU_SAMPLE`] describes; `tick` is a per-thread
-/// access counter. Returns `meta` itself when nothing changes.
+/// Metadata after an access; `tick` is a per-thread access counter. Returns `meta` itself when
+/// nothing changes.
+///
+/// Sampling keeps the common access cheap without changing the counter's expected growth: with
+/// a bump probability of `1 / scale`, only the accesses whose tick is a multiple of `period`
+/// (the largest power of two no greater than `scale`, capped at [`LFU_SAMPLE`]) evaluate it,
+/// with probability `period / scale`. The other accesses only restamp the time when the second
+/// has changed (applying decay).
 #[inline]
 pub(crate) fn on_access(
     meta: u32,
@@ -81,19 +86,21 @@ pub(crate) fn on_access(
 ) -> u32 {
     let same_second = meta >> 8 == now_secs & CLOCK_MASK;
     let base = (meta & 0xff).saturating_sub(u32::from(LFU_INIT));
-    let rare = u64::from(base) * u64::from(tuning.log_factor) + 1 >= u64::from(LFU_SAMPLE);
-    match (same_second && rare, tick.is_multiple_of(LFU_SAMPLE)) {
+    let scale = u64::from(base) * u64::from(tuning.log_factor) + 1;
+    let period = if scale >= u64::from(LFU_SAMPLE) { LFU_SAMPLE } else { 1 << scale.ilog2() };
+    match (same_second, tick & (period - 1) == 0) {
         (true, false) => meta,
-        (true, true) => bumped(meta, now_secs, tuning, LFU_SAMPLE, random),
-        (false, _) => bumped(meta, now_secs, tuning, 1, random),
+        (false, false) => bumped(meta, now_secs, tuning, 0, random),
+        (_, true) => bumped(meta, now_secs, tuning, period, random),
     }
 }
 
-/// Decay, then a bump with probability `min(1, boost / ((counter - LFU_INIT) * f + 1))`.
+/// Decay, then a bump with probability `min(1, boost / ((counter - LFU_INIT) * f + 1))` (no
+/// bump, and no random draw, when `boost` is 0).
 #[inline]
 fn bumped(meta: u32, now_secs: u32, tuning: LfuTuning, boost: u32, random: impl FnOnce() -> u32) -> u32 {
     let mut counter = frequency(meta, now_secs, tuning);
-    if counter < u8::MAX {
+    if counter < u8::MAX && boost > 0 {
         let base = u32::from(counter.saturating_sub(LFU_INIT));
         // r < boost/(base*f+1)  <=>  r * (base*f+1) < boost, with r = random / 2^32.
         let scale = u64::from(base) * u64::from(tuning.log_factor) + 1;

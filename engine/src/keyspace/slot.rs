@@ -175,6 +175,17 @@ impl Slot {
         }
     }
 
+    /// Is this the slot of `key`? An inline key is compared word by word in place (no call
+    /// into `memcmp` for the short keys that are the common case).
+    #[inline]
+    pub(crate) fn has_key(&self, key: &[u8], objects: &Slab<Object>) -> bool {
+        if self.key_inline() {
+            let len = usize::from(self.key_len);
+            return len == key.len() && short_eq(&self.data[..len], key);
+        }
+        self.key(objects) == key
+    }
+
     /// The value.
     #[inline]
     pub(crate) fn value<'a>(&'a self, objects: &'a Slab<Object>) -> ValueRef<'a> {
@@ -304,9 +315,68 @@ fn index_u32(index: usize) -> u32 {
     u32::try_from(index).expect("object slab index exceeds u32")
 }
 
+/// `a == b` for slices of equal length up to [`INLINE_BYTES`]: 8-byte words (the last one
+/// overlapping), or two overlapping 4-byte words, or bytes.
+#[inline]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    debug_assert_eq!(n, b.len());
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |s: &[u8], at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_eq_agrees_with_slice_eq_at_every_length_and_position() {
+        let base: Vec<u8> = (0..INLINE_BYTES as u8).map(|i| i.wrapping_mul(37)).collect();
+        for n in 0..=INLINE_BYTES {
+            let a = &base[..n];
+            assert!(short_eq(a, a), "len {n}");
+            for flip in 0..n {
+                let mut b = a.to_vec();
+                b[flip] ^= 0x40;
+                assert!(!short_eq(a, &b), "len {n}, differing byte {flip}");
+            }
+        }
+    }
+
+    #[test]
+    fn has_key_matches_inline_and_heap_keys() {
+        let mut objects = Slab::new();
+        let short = filled(&mut objects, b"key:000000000042", NewValue::Str(b"v"));
+        assert!(short.has_key(b"key:000000000042", &objects));
+        assert!(!short.has_key(b"key:000000000043", &objects));
+        assert!(!short.has_key(b"key:00000000004", &objects));
+        let long_key = vec![b'k'; KEY_INLINE_MAX + 1];
+        let long = filled(&mut objects, &long_key, NewValue::Str(b"v"));
+        assert!(long.has_key(&long_key, &objects));
+        assert!(!long.has_key(&long_key[1..], &objects));
+    }
 
     fn filled(objects: &mut Slab<Object>, key: &[u8], value: NewValue<'_>) -> Slot {
         let mut slot = Slot::free();

@@ -83,7 +83,7 @@ impl Stripe {
         let (pages, objects) = (&self.pages, &self.objects);
         self.index.find(hash, |pos| {
             let pos = pos as usize;
-            pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].key(objects) == key
+            pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].has_key(key, objects)
         })
     }
 
