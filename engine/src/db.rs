@@ -138,8 +138,7 @@ impl Inner {
         let keyspace = &self.dbs[db];
         let stripe = keyspace.stripe(keyspace.stripe_for(hash)).read();
         let mut expired = false;
-        let found = stripe.find(hash, key).and_then(|pos| {
-            let slot = stripe.slot(pos);
+        let found = stripe.find_slot(hash, key).and_then(|slot| {
             if slot.expire_at_ms().is_some() && slot.is_expired(self.clock.now_ms()) {
                 expired = true;
                 return None;
@@ -147,7 +146,7 @@ impl Inner {
             if lookup.touch {
                 self.touch(slot);
             }
-            Some(Found { value: stripe.value(pos), slot })
+            Some(Found { value: stripe.value_of(slot), slot })
         });
         if lookup.stats {
             self.count_lookup(found.is_some());
@@ -265,8 +264,7 @@ impl ReadSet<'_> {
             panic!("key's stripe was not locked by this read set");
         };
         let stripe = &self.guards[i].2;
-        let found = stripe.find(hash, key).and_then(|pos| {
-            let slot = stripe.slot(pos);
+        let found = stripe.find_slot(hash, key).and_then(|slot| {
             if slot.expire_at_ms().is_some() && slot.is_expired(inner.clock.now_ms()) {
                 self.expired.push((db, key.to_vec()));
                 return None;
@@ -274,7 +272,7 @@ impl ReadSet<'_> {
             if lookup.touch {
                 inner.touch(slot);
             }
-            Some(Found { value: stripe.value(pos), slot })
+            Some(Found { value: stripe.value_of(slot), slot })
         });
         if lookup.stats {
             inner.count_lookup(found.is_some());

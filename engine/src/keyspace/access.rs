@@ -87,7 +87,7 @@ pub(crate) fn on_access(
     let same_second = meta >> 8 == now_secs & CLOCK_MASK;
     let base = (meta & 0xff).saturating_sub(u32::from(LFU_INIT));
     let scale = u64::from(base) * u64::from(tuning.log_factor) + 1;
-    let period = if scale >= u64::from(LFU_SAMPLE) { LFU_SAMPLE } else { 1 << scale.ilog2() };
+    let period = 1u32 << scale.ilog2().min(LFU_SAMPLE.ilog2());
     match (same_second, tick & (period - 1) == 0) {
         (true, false) => meta,
         (false, false) => bumped(meta, now_secs, tuning, 0, random),

@@ -87,6 +87,29 @@ impl Stripe {
         })
     }
 
+    /// The slot of `key`, whose hash is `hash` (a read's lookup: the slot without its position).
+    #[inline]
+    pub(crate) fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
+        let (pages, objects) = (&self.pages, &self.objects);
+        let mut found = None;
+        self.index.find(hash, |pos| {
+            let pos = pos as usize;
+            let slot = &pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS];
+            let hit = slot.has_key(key, objects);
+            if hit {
+                found = Some(slot);
+            }
+            hit
+        });
+        found
+    }
+
+    /// The value held by `slot`, one of this stripe's slots.
+    #[inline]
+    pub(crate) fn value_of<'s>(&'s self, slot: &'s Slot) -> ValueRef<'s> {
+        slot.value(&self.objects)
+    }
+
     /// The key at `pos`.
     pub(crate) fn key(&self, pos: u32) -> &[u8] {
         self.slot(pos).key(&self.objects)
