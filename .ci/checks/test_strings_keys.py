@@ -1133,3 +1133,51 @@ def test_config_get_set(r):
                  message="CONFIG SET failed (possibly related to argument 'hz') - "
                          "argument couldn't be parsed into an integer")
     assert r.config_get("hz") == orig
+
+
+# --------------------------------------------------------------------------
+# sets
+# --------------------------------------------------------------------------
+
+
+def test_sets_basic(r, k):
+    s = k("s")
+    assert r.sadd(s, "a", "b", "a") == 2
+    assert r.scard(s) == 2
+    assert r.smembers(s) == {"a", "b"}
+    assert r.sismember(s, "a")
+    assert [bool(x) for x in r.smismember(s, ["a", "z"])] == [True, False]
+    assert r.srem(s, "a", "z") == 1
+    assert r.object("encoding", s) == "listpack"
+    r.sadd(k("ints"), 1, 2, 3)
+    assert r.object("encoding", k("ints")) == "intset"
+    r.set(k("str"), "v")
+    expect_error(r.sadd, k("str"), "x", message="WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def test_sets_algebra_pop_and_scan(r, k):
+    a, b = k("a"), k("b")
+    r.sadd(a, *range(10))
+    r.sadd(b, *range(5, 15))
+    assert r.sinter(a, b) == {str(n) for n in range(5, 10)}
+    assert r.sunion(a, b) == {str(n) for n in range(15)}
+    assert r.sdiff(a, b) == {str(n) for n in range(5)}
+    assert r.sinterstore(k("d"), a, b) == 5
+    assert r.smove(a, b, "0")
+    assert not r.smove(a, b, "0")
+    popped = r.spop(k("d"), 2)
+    assert len(popped) == 2 and r.scard(k("d")) == 3
+    big = k("big")
+    r.sadd(big, *[f"m{n}" for n in range(500)])
+    assert r.object("encoding", big) == "hashtable"
+    assert set(r.sscan_iter(big, count=37)) == {f"m{n}" for n in range(500)}
+
+
+def test_sets_resp3(port, r, k):
+    c = make_client(port, protocol=3)
+    try:
+        c.sadd(k("s"), "x", "y")
+        assert c.smembers(k("s")) == {"x", "y"}
+        assert c.execute_command("TYPE", k("s")) == "set"
+    finally:
+        c.close()

@@ -25,12 +25,30 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 7] =
-    ["appendonly", "databases", "hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len", "save"];
+const ENGINE_PARAMS: [&str; 10] = [
+    "appendonly",
+    "databases",
+    "hz",
+    "lfu-decay-time",
+    "lfu-log-factor",
+    "proto-max-bulk-len",
+    "save",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+];
 
 /// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
 /// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 4] = ["hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len"];
+const ENGINE_SETTABLE: [&str; 7] = [
+    "hz",
+    "lfu-decay-time",
+    "lfu-log-factor",
+    "proto-max-bulk-len",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+];
 
 /// A checked `CONFIG SET` change, applied once every pair has been checked.
 type ConfigAction<'a> = Box<dyn FnOnce(&Inner) + 'a>;
@@ -79,6 +97,9 @@ impl Inner {
             "lfu-decay-time" => c.lfu_decay_time.load(Ordering::Relaxed).to_string(),
             "lfu-log-factor" => c.lfu_log_factor.load(Ordering::Relaxed).to_string(),
             "proto-max-bulk-len" => c.proto_max_bulk_len.load(Ordering::Relaxed).to_string(),
+            "set-max-intset-entries" => c.set_max_intset_entries.load(Ordering::Relaxed).to_string(),
+            "set-max-listpack-entries" => c.set_max_listpack_entries.load(Ordering::Relaxed).to_string(),
+            "set-max-listpack-value" => c.set_max_listpack_value.load(Ordering::Relaxed).to_string(),
             _ => return None,
         })
     }
@@ -109,6 +130,19 @@ impl Inner {
                     ));
                 }
                 Box::new(move |inner| inner.config.proto_max_bulk_len.store(n, Ordering::Relaxed))
+            }
+            "set-max-intset-entries" | "set-max-listpack-entries" | "set-max-listpack-value" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                let name = name.to_string();
+                Box::new(move |inner| {
+                    let c = &inner.config;
+                    let target = match name.as_str() {
+                        "set-max-intset-entries" => &c.set_max_intset_entries,
+                        "set-max-listpack-entries" => &c.set_max_listpack_entries,
+                        _ => &c.set_max_listpack_value,
+                    };
+                    target.store(n, Ordering::Relaxed);
+                })
             }
             _ => return Err(set_failed(name, "can't set immutable config")),
         })

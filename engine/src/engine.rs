@@ -15,6 +15,7 @@ use crate::keyspace::access::LfuTuning;
 use crate::keyspace::{KeyHasher, Keyspace};
 use crate::session::ClientRegistry;
 use crate::stats::StatsCounters;
+use crate::types::set::SetLimits;
 
 /// Default number of stripes per database.
 pub const DEFAULT_STRIPES: usize = 128;
@@ -45,6 +46,7 @@ pub struct EngineBuilder {
     background_maintenance: bool,
     proto_max_bulk_len: u64,
     lfu: LfuTuning,
+    set_limits: SetLimits,
 }
 
 impl Default for EngineBuilder {
@@ -57,6 +59,7 @@ impl Default for EngineBuilder {
             background_maintenance: false,
             proto_max_bulk_len: DEFAULT_PROTO_MAX_BULK_LEN,
             lfu: LfuTuning { log_factor: 10, decay_minutes: 1 },
+            set_limits: SetLimits::DEFAULT,
         }
     }
 }
@@ -110,6 +113,18 @@ impl EngineBuilder {
         self
     }
 
+    /// When a set leaves its compact forms (Redis's `set-max-intset-entries`,
+    /// `set-max-listpack-entries`, `set-max-listpack-value`); defaults 512, 128 and 64 bytes.
+    pub fn set_limits(
+        mut self,
+        intset_entries: usize,
+        listpack_entries: usize,
+        listpack_value: usize,
+    ) -> Self {
+        self.set_limits = SetLimits { intset_entries, listpack_entries, listpack_value };
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         let inner = Arc::new(Inner {
@@ -123,6 +138,9 @@ impl EngineBuilder {
                 proto_max_bulk_len: AtomicU64::new(self.proto_max_bulk_len),
                 lfu_log_factor: AtomicU32::new(self.lfu.log_factor),
                 lfu_decay_time: AtomicU32::new(self.lfu.decay_minutes),
+                set_max_intset_entries: AtomicU64::new(self.set_limits.intset_entries as u64),
+                set_max_listpack_entries: AtomicU64::new(self.set_limits.listpack_entries as u64),
+                set_max_listpack_value: AtomicU64::new(self.set_limits.listpack_value as u64),
             },
             stats: StatsCounters::new(COMMANDS.len()),
             clients: ClientRegistry::default(),
@@ -147,6 +165,9 @@ pub(crate) struct RuntimeConfig {
     pub(crate) proto_max_bulk_len: AtomicU64,
     pub(crate) lfu_log_factor: AtomicU32,
     pub(crate) lfu_decay_time: AtomicU32,
+    pub(crate) set_max_intset_entries: AtomicU64,
+    pub(crate) set_max_listpack_entries: AtomicU64,
+    pub(crate) set_max_listpack_value: AtomicU64,
 }
 
 /// State shared by every handle of one engine.
@@ -172,6 +193,16 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Current set representation thresholds.
+    pub(crate) fn set_limits(&self) -> SetLimits {
+        let load = |a: &AtomicU64| usize::try_from(a.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+        SetLimits {
+            intset_entries: load(&self.config.set_max_intset_entries),
+            listpack_entries: load(&self.config.set_max_listpack_entries),
+            listpack_value: load(&self.config.set_max_listpack_value),
+        }
+    }
+
     /// Current LFU tuning.
     #[inline]
     pub(crate) fn lfu_tuning(&self) -> LfuTuning {

@@ -57,10 +57,12 @@ mod lcs;
 mod num;
 mod reply;
 mod session;
+mod sets;
 mod stats;
 mod strings;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+mod types;
 mod value;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -79,5 +81,5 @@ pub use value::KeyType;
 
 /// The command table, in the order `COMMAND` lists it.
 pub fn commands() -> &'static [CommandSpec] {
-    command::table::COMMANDS
+    &command::table::COMMANDS
 }

@@ -3,6 +3,9 @@
 //! Strings are stored inline in their slot when they fit (see `keyspace::slot`); everything that
 //! does not fit lives in an [`Object`] in the stripe's object slab. Integer strings in canonical
 //! form (what `SET k 42` or `INCR` produce) are kept as `i64` and printed back byte for byte.
+//! Collections (see `crate::types`) are always objects.
+
+use crate::types::set::Set;
 
 /// The type of a key's value, as `TYPE` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10,6 +13,8 @@
 pub enum KeyType {
     /// A binary-safe string (including integer strings).
     String,
+    /// An unordered set of distinct strings.
+    Set,
 }
 
 impl KeyType {
@@ -17,12 +22,13 @@ impl KeyType {
     pub fn name(self) -> &'static str {
         match self {
             KeyType::String => "string",
+            KeyType::Set => "set",
         }
     }
 
     /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<KeyType> {
-        if name.eq_ignore_ascii_case(b"string") { Some(KeyType::String) } else { None }
+        [KeyType::String, KeyType::Set].into_iter().find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
     }
 }
 
@@ -33,6 +39,8 @@ pub(crate) enum Value {
     Str(Vec<u8>),
     /// A string in canonical integer form.
     Int(i64),
+    /// A set.
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -41,6 +49,7 @@ impl Value {
         match self {
             Value::Str(bytes) => ValueRef::Str(bytes),
             Value::Int(n) => ValueRef::Int(*n),
+            Value::Set(set) => ValueRef::Set(set),
         }
     }
 }
@@ -52,13 +61,38 @@ pub(crate) enum ValueRef<'a> {
     Str(&'a [u8]),
     /// An integer string.
     Int(i64),
+    /// A set.
+    Set(&'a Set),
 }
+
+/// A string value as commands read it: bytes, or an integer kept as such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StringRef<'a> {
+    /// String bytes.
+    Bytes(&'a [u8]),
+    /// An integer string.
+    Int(i64),
+}
+
+/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_SIZE_LIMIT: usize = 44;
 
 impl<'a> ValueRef<'a> {
     /// The value's type.
     pub(crate) fn key_type(self) -> KeyType {
         match self {
             ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
+            ValueRef::Set(_) => KeyType::Set,
+        }
+    }
+
+    /// The value as a string, or `None` when it is of another type.
+    #[inline]
+    pub(crate) fn as_string(self) -> Option<StringRef<'a>> {
+        match self {
+            ValueRef::Str(bytes) => Some(StringRef::Bytes(bytes)),
+            ValueRef::Int(n) => Some(StringRef::Int(n)),
+            ValueRef::Set(_) => None,
         }
     }
 
@@ -69,9 +103,9 @@ impl<'a> ValueRef<'a> {
     where
         'a: 'b,
     {
-        match self {
-            ValueRef::Str(bytes) => Some(bytes),
-            ValueRef::Int(n) => Some(buf.format(n).as_bytes()),
+        match self.as_string()? {
+            StringRef::Bytes(bytes) => Some(bytes),
+            StringRef::Int(n) => Some(buf.format(n).as_bytes()),
         }
     }
 
@@ -81,11 +115,37 @@ impl<'a> ValueRef<'a> {
         self.string_bytes(&mut buf).map(<[u8]>::to_vec)
     }
 
-    /// An owned copy.
+    /// An owned copy (`COPY`).
     pub(crate) fn to_owned_value(self) -> Value {
         match self {
             ValueRef::Str(bytes) => Value::Str(bytes.to_vec()),
             ValueRef::Int(n) => Value::Int(n),
+            ValueRef::Set(set) => Value::Set(Box::new(set.clone())),
+        }
+    }
+
+    /// The `OBJECT ENCODING` name: Redis's name for the same kind of representation, never a
+    /// name for a form we do not have. Integers are `int`; strings written whole and short
+    /// enough to be embedded are `embstr` (they sit in the entry's slot, or right beside it
+    /// when a long key pushes them out); strings edited in place (`raw` set) or longer are
+    /// `raw`.
+    pub(crate) fn encoding(self, raw: bool) -> &'static str {
+        match self {
+            ValueRef::Int(_) => "int",
+            ValueRef::Str(bytes) if !raw && bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            ValueRef::Str(_) => "raw",
+            ValueRef::Set(set) => set.encoding(),
+        }
+    }
+}
+
+impl Value {
+    /// Heap bytes the value owns (its allocations' capacities), for memory reporting.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Str(bytes) => bytes.capacity(),
+            Value::Int(_) => 0,
+            Value::Set(set) => std::mem::size_of::<Set>() + set.heap_bytes(),
         }
     }
 }

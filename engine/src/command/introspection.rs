@@ -67,6 +67,10 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
     let data = spec.flags.intersects(CommandFlags::WRITE.union(CommandFlags::READONLY));
     match spec.group {
         "string" => push("@string"),
+        "list" => push("@list"),
+        "hash" => push("@hash"),
+        "set" => push("@set"),
+        "sorted-set" => push("@sortedset"),
         "generic" => push("@keyspace"),
         "server" if data => push("@keyspace"),
         "connection" => push("@connection"),

@@ -14,6 +14,7 @@ mod connection;
 mod introspection;
 mod keys;
 mod server;
+mod sets;
 mod strings;
 pub(crate) mod table;
 

@@ -1,6 +1,8 @@
 //! The command table: one [`CommandSpec`] per command and per subcommand.
 
-use super::{Handler, connection, introspection, keys, server, strings};
+use std::sync::LazyLock;
+
+use super::{Handler, connection, introspection, keys, server, sets, strings};
 
 bitflags::bitflags! {
     /// Command properties, as `COMMAND INFO` lists them.
@@ -64,7 +66,7 @@ impl KeySpec {
 }
 
 /// One entry of the command table.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CommandSpec {
     /// Lower-case name; `container|sub` for subcommands.
     pub name: &'static str,
@@ -105,10 +107,10 @@ impl CommandSpec {
 const UPPER_CONTAINERS: [(&str, &str); 4] =
     [("config", "CONFIG"), ("client", "CLIENT"), ("object", "OBJECT"), ("command", "COMMAND")];
 
-const W: CommandFlags = CommandFlags::WRITE;
-const R: CommandFlags = CommandFlags::READONLY;
-const OOM: CommandFlags = CommandFlags::DENYOOM;
-const F: CommandFlags = CommandFlags::FAST;
+pub(super) const W: CommandFlags = CommandFlags::WRITE;
+pub(super) const R: CommandFlags = CommandFlags::READONLY;
+pub(super) const OOM: CommandFlags = CommandFlags::DENYOOM;
+pub(super) const F: CommandFlags = CommandFlags::FAST;
 const ADMIN: CommandFlags = CommandFlags::ADMIN;
 const NS: CommandFlags = CommandFlags::NOSCRIPT;
 const LD: CommandFlags = CommandFlags::LOADING;
@@ -119,12 +121,12 @@ const CN: CommandFlags = CommandFlags::CONNECTION;
 /// Connection commands that work before auth and while busy: QUIT, RESET, HELLO, AUTH.
 const HANDSHAKE: CommandFlags = NS.union(LD).union(ST).union(F).union(NA).union(CommandFlags::ALLOW_BUSY);
 
-const fn k(first: i32, last: i32, step: i32) -> KeySpec {
+pub(super) const fn k(first: i32, last: i32, step: i32) -> KeySpec {
     KeySpec { first, last, step }
 }
 const NOKEYS: KeySpec = k(0, 0, 0);
-const KEY1: KeySpec = k(1, 1, 1);
-const ALLKEYS: KeySpec = k(1, -1, 1);
+pub(super) const KEY1: KeySpec = k(1, 1, 1);
+pub(super) const ALLKEYS: KeySpec = k(1, -1, 1);
 
 macro_rules! cmd {
     ($name:literal, $arity:expr, $flags:expr, $keys:expr, $group:literal, $since:literal, $summary:literal, $handler:path) => {
@@ -140,10 +142,16 @@ macro_rules! cmd {
         }
     };
 }
+pub(super) use cmd;
 
-/// Every command the engine knows.
+/// Every command the engine knows: the core table (strings, keys, server, connection), then
+/// each data type's own table. An entry's index here is its id for statistics.
+pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> =
+    LazyLock::new(|| [CORE, sets::COMMANDS].into_iter().flat_map(|table| table.iter().cloned()).collect());
+
+/// Strings, keys, databases, server and connection commands.
 #[rustfmt::skip]
-pub(crate) static COMMANDS: &[CommandSpec] = &[
+static CORE: &[CommandSpec] = &[
     // Strings.
     cmd!("get", 2, R.union(F), KEY1, "string", "1.0.0", "Returns the string value of a key.", strings::get),
     cmd!("set", -3, W.union(OOM), KEY1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", strings::set),

@@ -95,7 +95,7 @@ fn gather_high_bits(word: u64) -> u32 {
 }
 
 /// A hash index of `u32` slot positions. See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Index {
     buckets: Vec<Bucket>,
     len: usize,
@@ -179,6 +179,34 @@ impl Index {
             at = (at + 1) & mask;
         }
         false
+    }
+
+    /// A random stored position: a random bucket, then the first bucket from there that holds
+    /// entries, then a random entry of it (not exactly uniform, as Redis's own sampling).
+    /// `random` yields uniform 64-bit values.
+    pub(crate) fn random(&self, mut random: impl FnMut() -> u64) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.mask();
+        let start = random() as usize & mask;
+        for step in 0..self.buckets.len() {
+            let bucket = &self.buckets[(start + step) & mask];
+            let occupied = || (0..ENTRIES).filter(|&i| bucket.tags[i] != 0);
+            let count = occupied().count() as u64;
+            if count > 0 {
+                let pick = occupied().nth((random() % count) as usize)?;
+                return Some(bucket.positions[pick]);
+            }
+        }
+        None
+    }
+
+    /// Every stored position, in bucket order.
+    pub(crate) fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.buckets.iter().flat_map(|bucket| {
+            (0..ENTRIES).filter(move |&i| bucket.tags[i] != 0).map(move |i| bucket.positions[i])
+        })
     }
 
     /// Decrements the overflow counts of the buckets from `home` up to (not including) `end`.
