@@ -418,6 +418,14 @@ impl EntryMut<'_> {
         self.stripe.string_mut(pos)
     }
 
+    /// The value for in-place changes, when it lives out of line (every collection does; a
+    /// short string or an integer does not). Counts as an access.
+    pub(crate) fn value_mut(&mut self) -> Option<&mut Value> {
+        let pos = self.pos?;
+        self.inner.touch(self.stripe.slot(pos));
+        self.stripe.object_value_mut(pos)
+    }
+
     fn remove_at(&mut self, pos: u32) {
         let Removed { object } = self.stripe.remove(self.hash, pos);
         if let Some(object) = object {

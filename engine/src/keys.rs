@@ -383,9 +383,8 @@ impl Engine {
     /// Out-of-line strings answer `raw` (edited in place by APPEND or SETRANGE, or too long for
     /// the slot).
     pub fn object_encoding(&self, key: impl AsRef<[u8]>) -> Option<&'static str> {
-        self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |found| {
-            found.map(|f| encoding_name(f.value, f.raw()))
-        })
+        self.inner
+            .read(self.db, key.as_ref(), Lookup::QUIET, |found| found.map(|f| f.value.encoding(f.raw())))
     }
 
     /// `OBJECT FREQ`: the LFU counter, with idle decay applied.
@@ -402,21 +401,6 @@ impl Engine {
         let now_secs = access::clock_secs(self.inner.clock.coarse_now_ms());
         self.inner
             .read(self.db, key.as_ref(), Lookup::QUIET, |f| f.map(|f| access::idle_secs(f.meta(), now_secs)))
-    }
-}
-
-/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
-const EMBSTR_SIZE_LIMIT: usize = 44;
-
-/// The `OBJECT ENCODING` name of a value: Redis's names for the same kinds of representation.
-/// Integers are `int`; strings written whole and short enough to be embedded are `embstr`
-/// (they sit in the entry's slot, or right beside it when a long key pushes them out); strings
-/// edited in place or longer are `raw`.
-fn encoding_name(value: crate::value::ValueRef<'_>, raw: bool) -> &'static str {
-    match value {
-        crate::value::ValueRef::Int(_) => "int",
-        crate::value::ValueRef::Str(bytes) if !raw && bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
-        crate::value::ValueRef::Str(_) => "raw",
     }
 }
 

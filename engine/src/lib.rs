@@ -79,5 +79,5 @@ pub use value::KeyType;
 
 /// The command table, in the order `COMMAND` lists it.
 pub fn commands() -> &'static [CommandSpec] {
-    command::table::COMMANDS
+    &command::table::COMMANDS
 }

@@ -7,7 +7,7 @@ use crate::db::{Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::num::ldouble::LongDouble;
-use crate::value::{NewValue, ValueRef};
+use crate::value::{NewValue, StringRef, ValueRef};
 
 /// When a key's expiry should be, relative or absolute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,10 +296,11 @@ impl Engine {
         let key = key.as_ref();
         let mut set = self.inner.write_set([(self.db, key)]);
         let mut entry = set.entry(self.db, key);
-        let current = match entry.value() {
+        let current = match entry.value().map(ValueRef::as_string) {
             None => 0,
-            Some(ValueRef::Int(n)) => n,
-            Some(ValueRef::Str(bytes)) => crate::num::parse_i64(bytes)?,
+            Some(None) => return Err(Error::WrongType),
+            Some(Some(StringRef::Int(n))) => n,
+            Some(Some(StringRef::Bytes(bytes))) => crate::num::parse_i64(bytes)?,
         };
         let next = current.checked_add(delta).ok_or(Error::Overflow)?;
         entry.put(NewValue::Int(next), Ttl::Keep);
@@ -334,10 +335,11 @@ impl Engine {
     fn incr_by_long_double(&self, key: &[u8], delta: LongDouble) -> Result<Vec<u8>> {
         let mut set = self.inner.write_set([(self.db, key)]);
         let mut entry = set.entry(self.db, key);
-        let current = match entry.value() {
+        let current = match entry.value().map(ValueRef::as_string) {
             None => LongDouble::from_i64(0),
-            Some(ValueRef::Int(n)) => LongDouble::from_i64(n),
-            Some(ValueRef::Str(bytes)) => LongDouble::parse(bytes).ok_or(Error::NotFloat)?,
+            Some(None) => return Err(Error::WrongType),
+            Some(Some(StringRef::Int(n))) => LongDouble::from_i64(n),
+            Some(Some(StringRef::Bytes(bytes))) => LongDouble::parse(bytes).ok_or(Error::NotFloat)?,
         };
         let sum = current.add(delta);
         if !sum.is_finite() {
@@ -434,9 +436,9 @@ pub(crate) fn string_value(bytes: &[u8]) -> NewValue<'_> {
 
 /// Length of a string value, or WRONGTYPE.
 fn string_len(value: ValueRef<'_>) -> Result<usize> {
-    match value {
-        ValueRef::Str(bytes) => Ok(bytes.len()),
-        ValueRef::Int(n) => Ok(itoa::Buffer::new().format(n).len()),
+    match value.as_string().ok_or(Error::WrongType)? {
+        StringRef::Bytes(bytes) => Ok(bytes.len()),
+        StringRef::Int(n) => Ok(itoa::Buffer::new().format(n).len()),
     }
 }
 

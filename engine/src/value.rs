@@ -54,11 +54,32 @@ pub(crate) enum ValueRef<'a> {
     Int(i64),
 }
 
+/// A string value as commands read it: bytes, or an integer kept as such.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StringRef<'a> {
+    /// String bytes.
+    Bytes(&'a [u8]),
+    /// An integer string.
+    Int(i64),
+}
+
+/// Longest string Redis stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+const EMBSTR_SIZE_LIMIT: usize = 44;
+
 impl<'a> ValueRef<'a> {
     /// The value's type.
     pub(crate) fn key_type(self) -> KeyType {
         match self {
             ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
+        }
+    }
+
+    /// The value as a string, or `None` when it is of another type.
+    #[inline]
+    pub(crate) fn as_string(self) -> Option<StringRef<'a>> {
+        match self {
+            ValueRef::Str(bytes) => Some(StringRef::Bytes(bytes)),
+            ValueRef::Int(n) => Some(StringRef::Int(n)),
         }
     }
 
@@ -69,9 +90,9 @@ impl<'a> ValueRef<'a> {
     where
         'a: 'b,
     {
-        match self {
-            ValueRef::Str(bytes) => Some(bytes),
-            ValueRef::Int(n) => Some(buf.format(n).as_bytes()),
+        match self.as_string()? {
+            StringRef::Bytes(bytes) => Some(bytes),
+            StringRef::Int(n) => Some(buf.format(n).as_bytes()),
         }
     }
 
@@ -81,11 +102,34 @@ impl<'a> ValueRef<'a> {
         self.string_bytes(&mut buf).map(<[u8]>::to_vec)
     }
 
-    /// An owned copy.
+    /// An owned copy (`COPY`).
     pub(crate) fn to_owned_value(self) -> Value {
         match self {
             ValueRef::Str(bytes) => Value::Str(bytes.to_vec()),
             ValueRef::Int(n) => Value::Int(n),
+        }
+    }
+
+    /// The `OBJECT ENCODING` name: Redis's name for the same kind of representation, never a
+    /// name for a form we do not have. Integers are `int`; strings written whole and short
+    /// enough to be embedded are `embstr` (they sit in the entry's slot, or right beside it
+    /// when a long key pushes them out); strings edited in place (`raw` set) or longer are
+    /// `raw`.
+    pub(crate) fn encoding(self, raw: bool) -> &'static str {
+        match self {
+            ValueRef::Int(_) => "int",
+            ValueRef::Str(bytes) if !raw && bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            ValueRef::Str(_) => "raw",
+        }
+    }
+}
+
+impl Value {
+    /// Heap bytes the value owns (its allocations' capacities), for memory reporting.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Value::Str(bytes) => bytes.capacity(),
+            Value::Int(_) => 0,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The command table: one [`CommandSpec`] per command and per subcommand.
 
+use std::sync::LazyLock;
+
 use super::{Handler, connection, introspection, keys, server, strings};
 
 bitflags::bitflags! {
@@ -64,7 +66,7 @@ impl KeySpec {
 }
 
 /// One entry of the command table.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CommandSpec {
     /// Lower-case name; `container|sub` for subcommands.
     pub name: &'static str,
@@ -141,9 +143,14 @@ macro_rules! cmd {
     };
 }
 
-/// Every command the engine knows.
+/// Every command the engine knows: the core table (strings, keys, server, connection), then
+/// each data type's own table. An entry's index here is its id for statistics.
+pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> =
+    LazyLock::new(|| [CORE].into_iter().flat_map(|table| table.iter().cloned()).collect());
+
+/// Strings, keys, databases, server and connection commands.
 #[rustfmt::skip]
-pub(crate) static COMMANDS: &[CommandSpec] = &[
+static CORE: &[CommandSpec] = &[
     // Strings.
     cmd!("get", 2, R.union(F), KEY1, "string", "1.0.0", "Returns the string value of a key.", strings::get),
     cmd!("set", -3, W.union(OOM), KEY1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", strings::set),

@@ -265,8 +265,14 @@ impl Slot {
         }
         match &mut object.value {
             Value::Str(bytes) => Some(bytes),
-            Value::Int(_) => None,
+            _ => None,
         }
+    }
+
+    /// The out-of-line value, for in-place changes (every collection lives out of line).
+    /// `None` when the value is inline (a short string or an integer).
+    pub(crate) fn object_value_mut<'a>(&self, objects: &'a mut Slab<Object>) -> Option<&'a mut Value> {
+        objects.get_mut(self.object_index()?).map(|object| &mut object.value)
     }
 
     /// Writes a value after an inline key (the key area is already filled).

@@ -157,6 +157,12 @@ impl Stripe {
         self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].string_mut(&mut self.objects)
     }
 
+    /// The out-of-line value at `pos`, for in-place changes (see `Slot::object_value_mut`).
+    pub(crate) fn object_value_mut(&mut self, pos: u32) -> Option<&mut Value> {
+        let pos = pos as usize;
+        self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].object_value_mut(&mut self.objects)
+    }
+
     /// Marks the string at `pos` as edited in place (or not), for `OBJECT ENCODING`.
     pub(crate) fn set_raw(&mut self, pos: u32, raw: bool) {
         self.slot_mut(pos).set_flag(super::slot::FLAG_RAW, raw);
@@ -240,13 +246,7 @@ impl Stripe {
         let objects: usize = self
             .objects
             .iter()
-            .map(|(_, object)| {
-                object.key.as_ref().map_or(0, |k| k.len())
-                    + match &object.value {
-                        Value::Str(bytes) => bytes.capacity(),
-                        Value::Int(_) => 0,
-                    }
-            })
+            .map(|(_, object)| object.key.as_ref().map_or(0, |k| k.len()) + object.value.heap_bytes())
             .sum();
         self.overhead_bytes() + objects
     }
