@@ -25,12 +25,30 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 7] =
-    ["appendonly", "databases", "hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len", "save"];
+const ENGINE_PARAMS: [&str; 10] = [
+    "appendonly",
+    "databases",
+    "hz",
+    "lfu-decay-time",
+    "lfu-log-factor",
+    "list-compress-depth",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
+    "proto-max-bulk-len",
+    "save",
+];
 
 /// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
 /// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 4] = ["hz", "lfu-decay-time", "lfu-log-factor", "proto-max-bulk-len"];
+const ENGINE_SETTABLE: [&str; 7] = [
+    "hz",
+    "lfu-decay-time",
+    "lfu-log-factor",
+    "list-compress-depth",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
+    "proto-max-bulk-len",
+];
 
 /// A checked `CONFIG SET` change, applied once every pair has been checked.
 type ConfigAction<'a> = Box<dyn FnOnce(&Inner) + 'a>;
@@ -79,6 +97,11 @@ impl Inner {
             "lfu-decay-time" => c.lfu_decay_time.load(Ordering::Relaxed).to_string(),
             "lfu-log-factor" => c.lfu_log_factor.load(Ordering::Relaxed).to_string(),
             "proto-max-bulk-len" => c.proto_max_bulk_len.load(Ordering::Relaxed).to_string(),
+            "list-compress-depth" => c.list_compress_depth.load(Ordering::Relaxed).to_string(),
+            // `list-max-ziplist-size` is the pre-7.0 name of the same setting.
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                c.list_max_listpack_size.load(Ordering::Relaxed).to_string()
+            }
             _ => return None,
         })
     }
@@ -97,6 +120,14 @@ impl Inner {
             "lfu-decay-time" => {
                 let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
                 Box::new(move |inner| inner.config.lfu_decay_time.store(n, Ordering::Relaxed))
+            }
+            "list-compress-depth" => {
+                let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
+                Box::new(move |inner| inner.config.list_compress_depth.store(n, Ordering::Relaxed))
+            }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                let n = parse_int(name, value, i64::from(i32::MIN), i64::from(i32::MAX))? as i32;
+                Box::new(move |inner| inner.config.list_max_listpack_size.store(n, Ordering::Relaxed))
             }
             "proto-max-bulk-len" => {
                 let n =

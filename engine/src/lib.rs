@@ -54,6 +54,7 @@ mod info;
 mod keys;
 mod keyspace;
 mod lcs;
+mod lists;
 mod num;
 mod reply;
 mod session;
@@ -61,6 +62,7 @@ mod stats;
 mod strings;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+mod types;
 mod value;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -71,6 +73,7 @@ pub use error::{Error, Result};
 pub use glob::glob_match;
 pub use info::REDIS_COMPAT_VERSION;
 pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
+pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};
 pub use reply::Reply;
 pub use session::{Protocol, Session};
 pub use stats::{CommandStats, DbStats, Stats};

@@ -10,6 +10,8 @@
 pub enum KeyType {
     /// A binary-safe string (including integer strings).
     String,
+    /// A list of strings.
+    List,
 }
 
 impl KeyType {
@@ -17,14 +19,19 @@ impl KeyType {
     pub fn name(self) -> &'static str {
         match self {
             KeyType::String => "string",
+            KeyType::List => "list",
         }
     }
 
     /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<KeyType> {
-        if name.eq_ignore_ascii_case(b"string") { Some(KeyType::String) } else { None }
+        [("string", KeyType::String), ("list", KeyType::List)]
+            .into_iter()
+            .find_map(|(text, key_type)| name.eq_ignore_ascii_case(text.as_bytes()).then_some(key_type))
     }
 }
+
+use crate::types::list::List;
 
 /// An owned value, as stored out of line or moved between keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +40,8 @@ pub(crate) enum Value {
     Str(Vec<u8>),
     /// A string in canonical integer form.
     Int(i64),
+    /// A list (boxed: the enum stays small for strings).
+    List(Box<List>),
 }
 
 impl Value {
@@ -41,6 +50,7 @@ impl Value {
         match self {
             Value::Str(bytes) => ValueRef::Str(bytes),
             Value::Int(n) => ValueRef::Int(*n),
+            Value::List(list) => ValueRef::List(list),
         }
     }
 }
@@ -52,6 +62,8 @@ pub(crate) enum ValueRef<'a> {
     Str(&'a [u8]),
     /// An integer string.
     Int(i64),
+    /// A list.
+    List(&'a List),
 }
 
 /// A string value as commands read it: bytes, or an integer kept as such.
@@ -71,6 +83,7 @@ impl<'a> ValueRef<'a> {
     pub(crate) fn key_type(self) -> KeyType {
         match self {
             ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
+            ValueRef::List(_) => KeyType::List,
         }
     }
 
@@ -80,6 +93,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(bytes) => Some(StringRef::Bytes(bytes)),
             ValueRef::Int(n) => Some(StringRef::Int(n)),
+            ValueRef::List(_) => None,
         }
     }
 
@@ -107,6 +121,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(bytes) => Value::Str(bytes.to_vec()),
             ValueRef::Int(n) => Value::Int(n),
+            ValueRef::List(list) => Value::List(Box::new(list.clone())),
         }
     }
 
@@ -120,6 +135,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Int(_) => "int",
             ValueRef::Str(bytes) if !raw && bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
             ValueRef::Str(_) => "raw",
+            ValueRef::List(list) => list.encoding(),
         }
     }
 }
@@ -130,6 +146,7 @@ impl Value {
         match self {
             Value::Str(bytes) => bytes.capacity(),
             Value::Int(_) => 0,
+            Value::List(list) => size_of::<List>() + list.heap_bytes(),
         }
     }
 }

@@ -67,6 +67,7 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
     let data = spec.flags.intersects(CommandFlags::WRITE.union(CommandFlags::READONLY));
     match spec.group {
         "string" => push("@string"),
+        "list" => push("@list"),
         "generic" => push("@keyspace"),
         "server" if data => push("@keyspace"),
         "connection" => push("@connection"),

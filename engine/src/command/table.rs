@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{Handler, connection, introspection, keys, server, strings};
+use super::{Handler, connection, introspection, keys, lists, server, strings};
 
 bitflags::bitflags! {
     /// Command properties, as `COMMAND INFO` lists them.
@@ -146,7 +146,7 @@ macro_rules! cmd {
 /// Every command the engine knows: the core table (strings, keys, server, connection), then
 /// each data type's own table. An entry's index here is its id for statistics.
 pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> =
-    LazyLock::new(|| [CORE].into_iter().flat_map(|table| table.iter().cloned()).collect());
+    LazyLock::new(|| [CORE, lists::COMMANDS].into_iter().flat_map(|table| table.iter().cloned()).collect());
 
 /// Strings, keys, databases, server and connection commands.
 #[rustfmt::skip]

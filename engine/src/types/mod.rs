@@ -1,0 +1,3 @@
+//! Representations of the collection types, one file per type.
+
+pub(crate) mod list;
