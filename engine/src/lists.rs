@@ -198,6 +198,16 @@ impl Engine {
         self.push(key.as_ref(), ListEnd::Right, elements, true)
     }
 
+    /// `LPOP key`: removes and returns the head element; `None` if absent.
+    pub fn lpop(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.pop(key, ListEnd::Left)
+    }
+
+    /// `RPOP key`: removes and returns the tail element; `None` if absent.
+    pub fn rpop(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.pop(key, ListEnd::Right)
+    }
+
     /// `LPOP key` / `RPOP key`: removes and returns one element from `end`; `None` if absent.
     pub fn pop(&self, key: impl AsRef<[u8]>, end: ListEnd) -> Result<Option<Vec<u8>>> {
         Ok(self.pop_count(key, end, 1)?.and_then(|mut popped| popped.pop()))
@@ -452,6 +462,34 @@ mod tests {
         let engine = Engine::builder().list_max_listpack_size(2).build();
         engine.rpush(b"l", &strings(items)).expect("rpush");
         engine
+    }
+
+    #[test]
+    fn encoding_follows_node_count() {
+        let engine = Engine::builder().list_max_listpack_size(3).build();
+        engine.rpush(b"l", &[b"a", b"b", b"c"]).expect("rpush");
+        assert_eq!(engine.object_encoding(b"l"), Some("listpack"));
+        assert_eq!(engine.key_type(b"l"), Some(crate::KeyType::List));
+        engine.rpush(b"l", &[b"d"]).expect("rpush");
+        assert_eq!(engine.object_encoding(b"l"), Some("quicklist"));
+        assert_eq!(engine.rpop(b"l"), Ok(Some(b"d".to_vec())));
+        assert_eq!(engine.lpop(b"l"), Ok(Some(b"a".to_vec())));
+        assert_eq!(engine.object_encoding(b"l"), Some("listpack"));
+    }
+
+    #[test]
+    fn config_parameters_apply_to_later_commands() {
+        let engine = Engine::new();
+        assert_eq!(engine.config_value("list-max-listpack-size").as_deref(), Some("-2"));
+        assert_eq!(engine.config_value("list-compress-depth").as_deref(), Some("1"));
+        engine.config_set(&[("list-max-ziplist-size", "1"), ("list-compress-depth", "0")]).expect("valid");
+        assert_eq!(engine.config_value("list-max-listpack-size").as_deref(), Some("1"));
+        assert_eq!(engine.inner.list_config(), ListConfig { fill: 1, depth: 0 });
+        engine.rpush(b"l", &[b"a", b"b"]).expect("rpush");
+        assert_eq!(engine.object_encoding(b"l"), Some("quicklist"));
+        engine.config_set(&[("list-max-listpack-size", "-100")]).expect("valid");
+        assert_eq!(engine.inner.list_config().fill, -5, "below -5 counts as -5");
+        assert!(engine.config_set(&[("list-compress-depth", "-1")]).is_err());
     }
 
     #[test]

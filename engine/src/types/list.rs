@@ -723,4 +723,28 @@ mod tests {
         });
         assert_eq!(seen, vec![(4, b"e".to_vec()), (3, b"d".to_vec()), (2, b"c".to_vec())]);
     }
+
+    /// The memory target: 1M elements of 32 B (the benchmarks' value shape) in one
+    /// list cost at most 27 B each with the default settings, which needs interior nodes
+    /// compressed. `heap_bytes` counts allocation capacities, as the counting allocator of
+    /// `benches/src/bin/memory.rs` counts requested bytes.
+    #[test]
+    fn million_element_list_fits_the_memory_target() {
+        let config = ListConfig::default();
+        let mut list = List::new();
+        let mut value = [0u8; 32];
+        for index in 0..1_000_000usize {
+            value[..6].copy_from_slice(b"value:");
+            let digits = format!("{index:012}");
+            value[6..18].copy_from_slice(digits.as_bytes());
+            for (offset, byte) in value[18..].iter_mut().enumerate() {
+                *byte = b'a' + ((index + offset) % 26) as u8;
+            }
+            list.push_back(&value, config);
+        }
+        let per_element = list.heap_bytes() as f64 / list.len() as f64;
+        println!("{per_element:.2} heap bytes per element, {} nodes", list.node_count());
+        assert!(per_element <= 27.0, "{per_element:.2} B/element over the 27 B target");
+        assert_eq!(list.get(999_999).as_deref().map(|v| &v[..18]), Some(&b"value:000000999999"[..]));
+    }
 }
