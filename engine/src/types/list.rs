@@ -474,13 +474,15 @@ impl List {
         self.split_if_over(node, config);
     }
 
-    /// Splits node `index` after a change if it outgrew its limit, then settles compression.
+    /// Splits node `index` after a change, in halves until each fits its limit (a large
+    /// element can need several splits), then settles compression.
     fn split_if_over(&mut self, index: usize, config: ListConfig) {
         let node = &self.nodes[index];
         if node.count() > 1 && !config.fits(node.count() - 1, node.raw_len, 0) {
             let right = self.nodes[index].split();
             self.nodes.insert(index + 1, right);
-            self.settle(index + 1, config);
+            self.split_if_over(index + 1, config);
+            self.split_if_over(index, config);
             self.settle_edges(config);
         }
         self.settle(index, config);
@@ -603,6 +605,22 @@ impl List {
         self.nodes.iter().filter(|node| node.compressed).count()
     }
 
+    /// Checks that nodes within `depth` of an end are raw and the others compressed (unless
+    /// compressing did not shrink them), as `settle` leaves them (tests).
+    #[cfg(test)]
+    fn check_compression(&self, config: ListConfig) {
+        let count = self.nodes.len();
+        for (index, node) in self.nodes.iter().enumerate() {
+            let interior = config.depth > 0 && index >= config.depth && index + config.depth < count;
+            let settled = if interior {
+                node.compressed || node.incompressible || node.raw_len < COMPRESS_BYTES_MIN
+            } else {
+                !node.compressed
+            };
+            assert!(settled, "node {index} of {count} (depth {}) is not settled", config.depth);
+        }
+    }
+
     /// Checks the structure's invariants (tests).
     #[cfg(test)]
     fn check(&self) {
@@ -676,9 +694,23 @@ mod tests {
         assert!(!list.nodes[0].compressed && !list.nodes[list.node_count() - 1].compressed);
         assert_eq!(elements(&list), items);
         assert_eq!(list.range(1000, 1002), items[1000..=1002].to_vec());
+        list.check_compression(config);
         list.set(2500, b"changed", config);
         assert_eq!(list.get(2500), Some(b"changed".to_vec()));
         list.check();
+        list.check_compression(config);
+        // Pushes and pops at the ends leave every interior node compressed.
+        let compressed = list.compressed_nodes();
+        for _ in 0..20 {
+            list.push_front(b"head", config);
+            list.push_back(b"tail", config);
+        }
+        for _ in 0..20 {
+            list.pop_front(config);
+            list.pop_back(config);
+        }
+        assert_eq!(list.compressed_nodes(), compressed);
+        list.check_compression(config);
         // Popping everything decompresses nodes as they reach an end, in order.
         let mut popped = Vec::new();
         while let Some(element) = list.pop_front(config) {
@@ -711,6 +743,24 @@ mod tests {
         list.trim(1, 2, SMALL);
         list.check();
         assert_eq!(elements(&list), vec![b"b".to_vec(), b"x".to_vec()]);
+    }
+
+    #[test]
+    fn a_large_element_splits_its_node_until_each_part_fits() {
+        let config = ListConfig { fill: -1, depth: 1 };
+        let mut list = List::from_elements((0..200).map(|_| &b"0123456789"[..]), config);
+        assert_eq!(list.node_count(), 1);
+        let large = vec![b'x'; 3000];
+        list.set(100, &large, config);
+        list.insert(50, &large, config);
+        list.check();
+        list.check_compression(config);
+        for node in &list.nodes {
+            assert!(node.count() == 1 || node.raw_len <= 4096, "node of {} bytes", node.raw_len);
+        }
+        assert_eq!(list.get(50), Some(large.clone()));
+        assert_eq!(list.get(101), Some(large));
+        assert_eq!(list.len(), 201);
     }
 
     #[test]
