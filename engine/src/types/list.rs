@@ -599,7 +599,7 @@ impl List {
         }
     }
 
-    /// Compressed nodes (for tests and `DEBUG`-style introspection).
+    /// Compressed nodes (tests).
     #[cfg(test)]
     fn compressed_nodes(&self) -> usize {
         self.nodes.iter().filter(|node| node.compressed).count()
