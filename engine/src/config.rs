@@ -25,12 +25,15 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 10] = [
+const ENGINE_PARAMS: [&str; 13] = [
     "appendonly",
     "databases",
     "hz",
     "lfu-decay-time",
     "lfu-log-factor",
+    "list-compress-depth",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
     "proto-max-bulk-len",
     "save",
     "set-max-intset-entries",
@@ -40,10 +43,13 @@ const ENGINE_PARAMS: [&str; 10] = [
 
 /// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
 /// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 7] = [
+const ENGINE_SETTABLE: [&str; 10] = [
     "hz",
     "lfu-decay-time",
     "lfu-log-factor",
+    "list-compress-depth",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
     "proto-max-bulk-len",
     "set-max-intset-entries",
     "set-max-listpack-entries",
@@ -100,6 +106,11 @@ impl Inner {
             "set-max-intset-entries" => c.set_max_intset_entries.load(Ordering::Relaxed).to_string(),
             "set-max-listpack-entries" => c.set_max_listpack_entries.load(Ordering::Relaxed).to_string(),
             "set-max-listpack-value" => c.set_max_listpack_value.load(Ordering::Relaxed).to_string(),
+            "list-compress-depth" => c.list_compress_depth.load(Ordering::Relaxed).to_string(),
+            // `list-max-ziplist-size` is the pre-7.0 name of the same setting.
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                c.list_max_listpack_size.load(Ordering::Relaxed).to_string()
+            }
             _ => return None,
         })
     }
@@ -118,6 +129,14 @@ impl Inner {
             "lfu-decay-time" => {
                 let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
                 Box::new(move |inner| inner.config.lfu_decay_time.store(n, Ordering::Relaxed))
+            }
+            "list-compress-depth" => {
+                let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
+                Box::new(move |inner| inner.config.list_compress_depth.store(n, Ordering::Relaxed))
+            }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                let n = parse_int(name, value, i64::from(i32::MIN), i64::from(i32::MAX))? as i32;
+                Box::new(move |inner| inner.config.list_max_listpack_size.store(n, Ordering::Relaxed))
             }
             "proto-max-bulk-len" => {
                 let n =

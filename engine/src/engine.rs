@@ -1,6 +1,6 @@
 //! [`Engine`], its builder and its shared state.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use crate::keyspace::access::LfuTuning;
 use crate::keyspace::{KeyHasher, Keyspace};
 use crate::session::ClientRegistry;
 use crate::stats::StatsCounters;
+use crate::types::list::ListConfig;
 use crate::types::set::SetLimits;
 
 /// Default number of stripes per database.
@@ -47,6 +48,7 @@ pub struct EngineBuilder {
     proto_max_bulk_len: u64,
     lfu: LfuTuning,
     set_limits: SetLimits,
+    list: ListConfig,
 }
 
 impl Default for EngineBuilder {
@@ -60,6 +62,7 @@ impl Default for EngineBuilder {
             proto_max_bulk_len: DEFAULT_PROTO_MAX_BULK_LEN,
             lfu: LfuTuning { log_factor: 10, decay_minutes: 1 },
             set_limits: SetLimits::DEFAULT,
+            list: ListConfig::default(),
         }
     }
 }
@@ -125,6 +128,22 @@ impl EngineBuilder {
         self
     }
 
+    /// Node size limit of lists (Redis's `list-max-listpack-size`): negative `-1..=-5` caps a
+    /// node at 4, 8, 16, 32 or 64 KiB (below -5 counts as -5), positive caps its entry count
+    /// (0 counts as 1). Default -2 (8 KiB).
+    pub fn list_max_listpack_size(mut self, fill: i32) -> Self {
+        self.list.fill = fill;
+        self
+    }
+
+    /// Nodes kept uncompressed at each end of a list (Redis's `list-compress-depth`); the
+    /// nodes between are LZ4-compressed when that saves space. Default 1: only the two end
+    /// nodes, where pushes and pops happen, are raw. 0 disables compression.
+    pub fn list_compress_depth(mut self, depth: u32) -> Self {
+        self.list.depth = depth as usize;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         let inner = Arc::new(Inner {
@@ -141,6 +160,8 @@ impl EngineBuilder {
                 set_max_intset_entries: AtomicU64::new(self.set_limits.intset_entries as u64),
                 set_max_listpack_entries: AtomicU64::new(self.set_limits.listpack_entries as u64),
                 set_max_listpack_value: AtomicU64::new(self.set_limits.listpack_value as u64),
+                list_max_listpack_size: AtomicI32::new(self.list.fill),
+                list_compress_depth: AtomicU32::new(self.list.depth as u32),
             },
             stats: StatsCounters::new(COMMANDS.len()),
             clients: ClientRegistry::default(),
@@ -168,6 +189,28 @@ pub(crate) struct RuntimeConfig {
     pub(crate) set_max_intset_entries: AtomicU64,
     pub(crate) set_max_listpack_entries: AtomicU64,
     pub(crate) set_max_listpack_value: AtomicU64,
+    /// `list-max-listpack-size` as set (normalized when read, see [`normalize_list_fill`]).
+    pub(crate) list_max_listpack_size: AtomicI32,
+    /// `list-compress-depth`.
+    pub(crate) list_compress_depth: AtomicU32,
+}
+
+/// A `list-max-listpack-size` value as lists use it: 0 means 1 entry, below -5 means -5.
+pub(crate) fn normalize_list_fill(fill: i32) -> i32 {
+    match fill {
+        0 => 1,
+        fill => fill.max(-5),
+    }
+}
+
+impl Inner {
+    /// The list node limits and compression depth in force.
+    pub(crate) fn list_config(&self) -> ListConfig {
+        ListConfig {
+            fill: normalize_list_fill(self.config.list_max_listpack_size.load(Ordering::Relaxed)),
+            depth: self.config.list_compress_depth.load(Ordering::Relaxed) as usize,
+        }
+    }
 }
 
 /// State shared by every handle of one engine.

@@ -1,7 +1,7 @@
 //! # memora-engine
 //!
 //! An in-process cache with Redis's data model: a lock-striped keyspace of binary-safe keys,
-//! Redis's string and key commands with their exact semantics and error texts, expiry (lazy
+//! Redis's string, list and key commands with their exact semantics and error texts, expiry (lazy
 //! on access plus an active sampling cycle), access metadata for LRU/LFU, statistics, and a
 //! command table with an `execute(argv)` entry point that answers like a Redis server.
 //!
@@ -29,8 +29,8 @@
 //!
 //! # Components
 //! - [`Engine`] / [`EngineBuilder`]: the shared handle and its settings.
-//! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...) and keys
-//!   ([`ExpireCondition`], [`ScanOptions`], ...).
+//! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...), lists
+//!   ([`ListEnd`], [`LposOptions`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
@@ -54,6 +54,7 @@ mod info;
 mod keys;
 mod keyspace;
 mod lcs;
+mod lists;
 mod num;
 mod reply;
 mod session;
@@ -73,6 +74,7 @@ pub use error::{Error, Result};
 pub use glob::glob_match;
 pub use info::REDIS_COMPAT_VERSION;
 pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
+pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};
 pub use reply::Reply;
 pub use session::{Protocol, Session};
 pub use stats::{CommandStats, DbStats, Stats};

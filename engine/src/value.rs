@@ -15,6 +15,8 @@ pub enum KeyType {
     String,
     /// An unordered set of distinct strings.
     Set,
+    /// A list of strings.
+    List,
 }
 
 impl KeyType {
@@ -23,14 +25,19 @@ impl KeyType {
         match self {
             KeyType::String => "string",
             KeyType::Set => "set",
+            KeyType::List => "list",
         }
     }
 
     /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<KeyType> {
-        [KeyType::String, KeyType::Set].into_iter().find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
+        [KeyType::String, KeyType::List, KeyType::Set]
+            .into_iter()
+            .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
     }
 }
+
+use crate::types::list::List;
 
 /// An owned value, as stored out of line or moved between keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +48,8 @@ pub(crate) enum Value {
     Int(i64),
     /// A set.
     Set(Box<Set>),
+    /// A list (boxed: the enum stays small for strings).
+    List(Box<List>),
 }
 
 impl Value {
@@ -50,6 +59,7 @@ impl Value {
             Value::Str(bytes) => ValueRef::Str(bytes),
             Value::Int(n) => ValueRef::Int(*n),
             Value::Set(set) => ValueRef::Set(set),
+            Value::List(list) => ValueRef::List(list),
         }
     }
 }
@@ -63,6 +73,8 @@ pub(crate) enum ValueRef<'a> {
     Int(i64),
     /// A set.
     Set(&'a Set),
+    /// A list.
+    List(&'a List),
 }
 
 /// A string value as commands read it: bytes, or an integer kept as such.
@@ -83,6 +95,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
             ValueRef::Set(_) => KeyType::Set,
+            ValueRef::List(_) => KeyType::List,
         }
     }
 
@@ -93,6 +106,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(bytes) => Some(StringRef::Bytes(bytes)),
             ValueRef::Int(n) => Some(StringRef::Int(n)),
             ValueRef::Set(_) => None,
+            ValueRef::List(_) => None,
         }
     }
 
@@ -121,6 +135,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(bytes) => Value::Str(bytes.to_vec()),
             ValueRef::Int(n) => Value::Int(n),
             ValueRef::Set(set) => Value::Set(Box::new(set.clone())),
+            ValueRef::List(list) => Value::List(Box::new(list.clone())),
         }
     }
 
@@ -135,6 +150,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(bytes) if !raw && bytes.len() <= EMBSTR_SIZE_LIMIT => "embstr",
             ValueRef::Str(_) => "raw",
             ValueRef::Set(set) => set.encoding(),
+            ValueRef::List(list) => list.encoding(),
         }
     }
 }
@@ -146,6 +162,7 @@ impl Value {
             Value::Str(bytes) => bytes.capacity(),
             Value::Int(_) => 0,
             Value::Set(set) => std::mem::size_of::<Set>() + set.heap_bytes(),
+            Value::List(list) => size_of::<List>() + list.heap_bytes(),
         }
     }
 }

@@ -564,6 +564,11 @@ struct Scenario {
 /// (The other such change, HELP's last line, is normalized in `Resp::newer_wording`.)
 const NEWER_THAN_7_0: &[(&str, &str, &str)] = &[
     (
+        "lpos options",
+        "LPOS l c RANK -9223372036854775808",
+        "7.0 negates RANK LONG_MIN (signed overflow); later t_list.c reads RANK in -LONG_MAX..LONG_MAX",
+    ),
+    (
         "command introspection",
         "COMMAND GETKEYS GET",
         "COMMAND GETKEYS arity -4 in 7.0, -3 since redis#11201 (7.2)",

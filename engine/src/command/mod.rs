@@ -13,6 +13,7 @@ pub(crate) mod args;
 mod connection;
 mod introspection;
 mod keys;
+mod lists;
 mod server;
 mod sets;
 mod strings;

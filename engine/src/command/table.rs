@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{Handler, connection, introspection, keys, server, sets, strings};
+use super::{Handler, connection, introspection, keys, lists, server, sets, strings};
 
 bitflags::bitflags! {
     /// Command properties, as `COMMAND INFO` lists them.
@@ -146,8 +146,9 @@ pub(super) use cmd;
 
 /// Every command the engine knows: the core table (strings, keys, server, connection), then
 /// each data type's own table. An entry's index here is its id for statistics.
-pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> =
-    LazyLock::new(|| [CORE, sets::COMMANDS].into_iter().flat_map(|table| table.iter().cloned()).collect());
+pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> = LazyLock::new(|| {
+    [CORE, lists::COMMANDS, sets::COMMANDS].into_iter().flat_map(|table| table.iter().cloned()).collect()
+});
 
 /// Strings, keys, databases, server and connection commands.
 #[rustfmt::skip]
