@@ -94,13 +94,13 @@ impl Found<'_> {
 
 impl Inner {
     /// The hash of a key.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn hash(&self, key: &[u8]) -> u64 {
         self.hasher.hash_one(key)
     }
 
     /// Updates an entry's access metadata.
-    #[inline]
+    #[inline(always)]
     fn touch(&self, slot: &Slot) {
         let (secs, tick) = self.coarse_secs_and_tick();
         let meta = slot.meta();

@@ -289,6 +289,16 @@ impl Inner {
         (secs, tick)
     }
 
+    /// The cached second as it stands (see [`Inner::coarse_secs`]), without counting an
+    /// access: for bookkeeping that tolerates a second or two of staleness.
+    #[inline]
+    pub(crate) fn cached_secs(&self) -> u64 {
+        if self.clock_is_cheap {
+            return self.clock.coarse_now_ms() / 1000;
+        }
+        self.cached_secs.load(Ordering::Relaxed)
+    }
+
     /// Records a clock reading in the cached second; returns the second.
     #[inline]
     pub(crate) fn observe_time_ms(&self, now_ms: u64) -> u64 {

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use crate::engine::Engine;
 use crate::reply::Reply;
+use crate::stats::StatsShard;
 
 /// The RESP version a session speaks; `HELLO` switches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,6 +116,9 @@ pub struct Session {
     pub(crate) protocol: Protocol,
     pub(crate) client: Option<Arc<ClientInfo>>,
     pub(crate) closing: bool,
+    /// This session's own statistics block (registered sessions only; a detached session
+    /// counts in its thread's block).
+    pub(crate) stats: Option<Arc<CachePadded<StatsShard>>>,
 }
 
 impl Session {
@@ -121,12 +126,24 @@ impl Session {
     pub fn new(engine: &Engine) -> Session {
         let now_ms = engine.inner.clock.coarse_now_ms();
         let client = engine.inner.clients.register(now_ms);
-        Session { engine: engine.clone(), protocol: Protocol::Resp2, client: Some(client), closing: false }
+        Session {
+            engine: engine.clone(),
+            protocol: Protocol::Resp2,
+            client: Some(client),
+            closing: false,
+            stats: Some(engine.inner.stats.session_block()),
+        }
     }
 
     /// A session that is not registered as a client (for [`Engine::execute`]).
     pub(crate) fn detached(engine: &Engine) -> Session {
-        Session { engine: engine.clone(), protocol: Protocol::Resp2, client: None, closing: false }
+        Session {
+            engine: engine.clone(),
+            protocol: Protocol::Resp2,
+            client: None,
+            closing: false,
+            stats: None,
+        }
     }
 
     /// Runs one command. `argv[0]` is the command name (any case); the rest are its arguments.
@@ -211,6 +228,9 @@ impl Drop for Session {
         if let Some(client) = &self.client {
             self.engine.inner.clients.unregister(client.id);
         }
+        if let Some(block) = &self.stats {
+            self.engine.inner.stats.retire(block);
+        }
     }
 }
 
@@ -233,6 +253,25 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_counts_in_its_own_block_and_hands_it_back_when_dropped() {
+        let engine = Engine::new();
+        for _ in 0..50 {
+            let mut session = Session::new(&engine);
+            session.execute(&["SET", "k", "v"]);
+            session.execute(&["GET", "k"]);
+        }
+        let mut live = Session::new(&engine);
+        live.execute(&["GET", "k"]);
+        let stats = engine.stats();
+        let calls = |name: &str| stats.commands.iter().find(|c| c.name == name).map_or(0, |c| c.calls);
+        assert_eq!(calls("set"), 50);
+        assert_eq!(calls("get"), 51, "ended sessions' counts are kept, the live one's included");
+        assert_eq!(stats.commands_processed, 101);
+        assert_eq!(stats.keyspace_hits, 51);
+        assert!(engine.inner.stats.blocks() <= 3, "ended sessions' blocks are folded, not kept");
+    }
 
     #[test]
     fn sessions_register_and_unregister() {

@@ -29,7 +29,6 @@ pub(crate) struct StatsShard {
     pub(crate) keyspace_hits: AtomicU64,
     pub(crate) keyspace_misses: AtomicU64,
     pub(crate) expired_keys: AtomicU64,
-    pub(crate) commands_processed: AtomicU64,
     pub(crate) commands: Box<[CommandCounters]>,
 }
 
@@ -51,6 +50,8 @@ pub(crate) struct StatsCounters {
     id: u64,
     commands: usize,
     shards: Mutex<Vec<Arc<CachePadded<StatsShard>>>>,
+    /// Sums of the blocks of sessions that ended (locked after `shards`).
+    retired: Mutex<Totals>,
     baseline: Mutex<Totals>,
 }
 
@@ -78,6 +79,7 @@ impl StatsCounters {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             commands,
             shards: Mutex::new(Vec::new()),
+            retired: Mutex::new(Totals { commands: vec![[0; 4]; commands], ..Totals::default() }),
             baseline: Mutex::new(Totals { commands: vec![[0; 4]; commands], ..Totals::default() }),
         }
     }
@@ -94,7 +96,7 @@ impl StatsCounters {
     ///
     /// The block of the engine used last is kept first in the list, so the common case is one
     /// comparison.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(&StatsShard) -> R) -> R {
         LOCAL.with(|local| {
             if let Some((id, shard)) = local.borrow().first()
@@ -124,12 +126,34 @@ impl StatsCounters {
         shard
     }
 
+    /// A block owned by one session rather than one thread: the session writes it with plain
+    /// stores while it runs a command (it is borrowed mutably then, so only one thread can be
+    /// writing). Hand it back with [`StatsCounters::retire`] when the session ends.
+    pub(crate) fn session_block(&self) -> Arc<CachePadded<StatsShard>> {
+        self.register()
+    }
+
+    /// Folds an ended session's block into the retired sums and forgets the block, so
+    /// connection churn does not grow the list.
+    pub(crate) fn retire(&self, block: &Arc<CachePadded<StatsShard>>) {
+        let mut shards = self.shards.lock();
+        let Some(at) = shards.iter().position(|s| Arc::ptr_eq(s, block)) else { return };
+        let block = shards.swap_remove(at);
+        let mut retired = self.retired.lock();
+        add_block(&mut retired, &block);
+    }
+
+    /// Number of live blocks (threads' and sessions').
+    #[cfg(test)]
+    pub(crate) fn blocks(&self) -> usize {
+        self.shards.lock().len()
+    }
+
     fn register(&self) -> Arc<CachePadded<StatsShard>> {
         let shard = Arc::new(CachePadded::new(StatsShard {
             keyspace_hits: AtomicU64::new(0),
             keyspace_misses: AtomicU64::new(0),
             expired_keys: AtomicU64::new(0),
-            commands_processed: AtomicU64::new(0),
             commands: (0..self.commands).map(|_| CommandCounters::default()).collect(),
         }));
         self.shards.lock().push(Arc::clone(&shard));
@@ -138,18 +162,10 @@ impl StatsCounters {
 
     /// Raw sums over every block (before the baseline is taken off).
     fn raw_totals(&self) -> Totals {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let mut totals = Totals { commands: vec![[0; 4]; self.commands], ..Totals::default() };
-        for shard in self.shards.lock().iter() {
-            totals.keyspace_hits += load(&shard.keyspace_hits);
-            totals.keyspace_misses += load(&shard.keyspace_misses);
-            totals.expired_keys += load(&shard.expired_keys);
-            totals.commands_processed += load(&shard.commands_processed);
-            for (sum, c) in totals.commands.iter_mut().zip(shard.commands.iter()) {
-                for (s, v) in sum.iter_mut().zip([&c.calls, &c.usec, &c.failed, &c.rejected]) {
-                    *s += load(v);
-                }
-            }
+        let shards = self.shards.lock();
+        let mut totals = self.retired.lock().clone();
+        for shard in shards.iter() {
+            add_block(&mut totals, shard);
         }
         totals
     }
@@ -187,6 +203,21 @@ impl StatsCounters {
     pub(crate) fn reset(&self) {
         let raw = self.raw_totals();
         *self.baseline.lock() = raw;
+    }
+}
+
+/// Adds a block's counters to `totals`.
+fn add_block(totals: &mut Totals, block: &StatsShard) {
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    totals.keyspace_hits += load(&block.keyspace_hits);
+    totals.keyspace_misses += load(&block.keyspace_misses);
+    totals.expired_keys += load(&block.expired_keys);
+    for (sum, c) in totals.commands.iter_mut().zip(block.commands.iter()) {
+        // Every command that runs counts one call: the total is their sum.
+        totals.commands_processed += load(&c.calls);
+        for (s, v) in sum.iter_mut().zip([&c.calls, &c.usec, &c.failed, &c.rejected]) {
+            *s += load(v);
+        }
     }
 }
 

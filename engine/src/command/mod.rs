@@ -21,12 +21,12 @@ pub(crate) mod table;
 
 use std::sync::OnceLock;
 
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 
 use crate::error::Error;
 use crate::reply::Reply;
 use crate::session::Session;
-use crate::stats::bump;
+use crate::stats::{StatsShard, bump};
 
 pub use table::{CommandFlags, CommandSpec, KeySpec};
 
@@ -36,26 +36,77 @@ pub(crate) type Handler = fn(&mut Session, &[&[u8]]) -> Reply;
 /// Longest command or subcommand name; longer names cannot be in the table.
 const NAME_MAX: usize = 32;
 
-/// Lower-cased name -> table index, for top-level commands and `container|sub` entries.
-type NameIndex = HashMap<&'static [u8], usize, ahash::RandomState>;
+/// Table indexes by [`name_hash`], for top-level commands and `container|sub` entries.
+type NameIndex = HashTable<usize>;
 
-fn index() -> &'static NameIndex {
-    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+/// Names of at most 8 bytes (almost every command) lower-cased and packed into a `u64`, with
+/// their length and table index: a lookup is one multiply and one word comparison.
+type ShortIndex = HashTable<(u64, u8, usize)>;
+
+fn index() -> &'static (NameIndex, ShortIndex) {
+    static INDEX: OnceLock<(NameIndex, ShortIndex)> = OnceLock::new();
     INDEX.get_or_init(|| {
-        table::COMMANDS.iter().enumerate().map(|(i, spec)| (spec.name.as_bytes(), i)).collect()
+        let commands = &*table::COMMANDS;
+        let mut index = HashTable::with_capacity(commands.len());
+        let mut short = HashTable::new();
+        for (i, spec) in commands.iter().enumerate() {
+            let name = spec.name.as_bytes();
+            index.insert_unique(name_hash(name), i, |&j| name_hash(commands[j].name.as_bytes()));
+            if let Some(packed) = pack_short(name) {
+                let len = name.len() as u8;
+                short.insert_unique(short_hash(packed, len), (packed, len, i), |&(p, l, _)| short_hash(p, l));
+            }
+        }
+        (index, short)
+    })
+}
+
+/// A name of at most 8 bytes, lower-cased, little-endian in a `u64` (zero-padded).
+#[inline]
+fn pack_short(name: &[u8]) -> Option<u64> {
+    if name.len() > 8 {
+        return None;
+    }
+    Some(
+        name.iter()
+            .enumerate()
+            .fold(0, |packed, (i, b)| packed | u64::from(b.to_ascii_lowercase()) << (8 * i)),
+    )
+}
+
+/// Hash of a packed short name and its length (the length tells `"get"` from `"get\0"`).
+#[inline]
+fn short_hash(packed: u64, len: u8) -> u64 {
+    (packed ^ u64::from(len) << 56).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// A hash of a command name that ignores ASCII case (FNV-1a over lower-cased bytes), for
+/// names longer than 8 bytes; no lower-cased copy is made.
+#[inline]
+fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325, |hash: u64, &b| {
+        (hash ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
 /// Looks a name up, case-insensitively, without allocating.
+#[inline]
 fn lookup(name: &[u8]) -> Option<usize> {
+    let (index, short) = index();
+    if let Some(packed) = pack_short(name) {
+        let len = name.len() as u8;
+        return short.find(short_hash(packed, len), |&(p, l, _)| p == packed && l == len).map(|&(_, _, i)| i);
+    }
     if name.len() > NAME_MAX {
         return None;
     }
-    let mut lower = [0u8; NAME_MAX];
-    for (dst, src) in lower.iter_mut().zip(name) {
-        *dst = src.to_ascii_lowercase();
-    }
-    index().get(&lower[..name.len()]).copied()
+    let commands = &*table::COMMANDS;
+    // Table names are lower case: compare byte by byte.
+    let same = |table_name: &[u8]| {
+        table_name.len() == name.len()
+            && table_name.iter().zip(name).all(|(t, n)| *t == n.to_ascii_lowercase())
+    };
+    index.find(name_hash(name), |&i| same(commands[i].name.as_bytes())).copied()
 }
 
 /// Looks up `container|sub`.
@@ -135,18 +186,22 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
     let elapsed_ns = clock.delta_as_nanos(start, clock.raw());
     let inner = &*session.engine.inner;
     let failed = reply.is_error();
-    inner.stats.with_local(|shard| {
-        let counters = &shard.commands[index];
-        bump(&shard.commands_processed, 1);
-        bump(&counters.calls, 1);
-        bump(&counters.usec, elapsed_ns / 1000);
-        if failed {
-            bump(&counters.failed, 1);
+    let record = |shard: &StatsShard| {
+        if let Some(counters) = shard.commands.get(index) {
+            bump(&counters.calls, 1);
+            bump(&counters.usec, elapsed_ns / 1000);
+            if failed {
+                bump(&counters.failed, 1);
+            }
         }
-    });
+    };
+    match &session.stats {
+        Some(block) => record(block),
+        None => inner.stats.with_local(record),
+    }
     if let Some(client) = &session.client {
         client.last_command.store(index + 1, std::sync::atomic::Ordering::Relaxed);
-        client.last_active_ms.store(inner.coarse_secs() * 1000, std::sync::atomic::Ordering::Relaxed);
+        client.last_active_ms.store(inner.cached_secs() * 1000, std::sync::atomic::Ordering::Relaxed);
     }
     reply
 }
@@ -164,6 +219,14 @@ mod tests {
     #[test]
     fn lookup_is_case_insensitive() {
         assert_eq!(lookup(b"GET"), lookup(b"get"));
+        assert_eq!(lookup(b"get\0"), None, "a NUL is part of the name");
+        assert_eq!(lookup(b"IncrByFloat"), lookup(b"incrbyfloat"));
+        assert!(lookup(b"incrbyfloat").is_some());
+        assert_eq!(lookup(b"ge"), None);
+        for spec in table::COMMANDS.iter() {
+            let upper = spec.name.to_ascii_uppercase();
+            assert_eq!(lookup(upper.as_bytes()).map(|i| table::COMMANDS[i].name), Some(spec.name));
+        }
         assert!(lookup(b"gEt").is_some());
         assert!(lookup(b"nosuchcommand").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());

@@ -119,7 +119,7 @@ impl Index {
     }
 
     /// The position whose entry has `hash` and for which `eq` holds.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {
         if self.buckets.is_empty() {
             return None;

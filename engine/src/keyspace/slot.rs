@@ -177,7 +177,7 @@ impl Slot {
 
     /// Is this the slot of `key`? An inline key is compared word by word in place (no call
     /// into `memcmp` for the short keys that are the common case).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn has_key(&self, key: &[u8], objects: &Slab<Object>) -> bool {
         if self.key_inline() {
             let len = usize::from(self.key_len);
@@ -187,7 +187,7 @@ impl Slot {
     }
 
     /// The value.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn value<'a>(&'a self, objects: &'a Slab<Object>) -> ValueRef<'a> {
         let at = self.key_area();
         match self.kind {
@@ -323,7 +323,7 @@ fn index_u32(index: usize) -> u32 {
 
 /// `a == b` for slices of equal length up to [`INLINE_BYTES`]: 8-byte words (the last one
 /// overlapping), or two overlapping 4-byte words, or bytes.
-#[inline]
+#[inline(always)]
 fn short_eq(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     debug_assert_eq!(n, b.len());

@@ -88,7 +88,7 @@ impl Stripe {
     }
 
     /// The slot of `key`, whose hash is `hash` (a read's lookup: the slot without its position).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find_slot(&self, hash: u64, key: &[u8]) -> Option<&Slot> {
         let (pages, objects) = (&self.pages, &self.objects);
         let mut found = None;
@@ -105,7 +105,7 @@ impl Stripe {
     }
 
     /// The value held by `slot`, one of this stripe's slots.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn value_of<'s>(&'s self, slot: &'s Slot) -> ValueRef<'s> {
         slot.value(&self.objects)
     }
