@@ -177,7 +177,7 @@ impl Inner {
                 )
             }
         };
-        WriteSet { guards, inner: self, now: Now::new(self), garbage: Vec::new() }
+        WriteSet { guards, inner: self, now: Now::new(self), garbage: Vec::new(), ready: Vec::new() }
     }
 
     /// Read-locks the stripes of `keys`, in global order.
@@ -209,6 +209,21 @@ pub(crate) struct WriteSet<'e> {
     inner: &'e Inner,
     now: Now<'e>,
     garbage: Vec<Value>,
+    /// Keys written while clients were blocked on some key: after the locks are released,
+    /// blocked clients waiting on them are served (see `crate::blocking`).
+    ready: Vec<(usize, Vec<u8>)>,
+}
+
+impl Drop for WriteSet<'_> {
+    fn drop(&mut self) {
+        if self.ready.is_empty() {
+            return;
+        }
+        // Release the locks first: serving takes them again.
+        drop(std::mem::replace(&mut self.guards, Guards::Many(Vec::new())));
+        let ready = std::mem::take(&mut self.ready);
+        self.inner.blocked.serve(ready);
+    }
 }
 
 impl<'e> WriteSet<'e> {
@@ -228,8 +243,18 @@ impl<'e> WriteSet<'e> {
             }
             Guards::One(..) => panic!("key's stripe was not locked by this write set"),
         };
-        let mut entry =
-            EntryMut { stripe, inner, hash, key, pos: None, now: &self.now, garbage: &mut self.garbage };
+        let ready = inner.blocked.any().then_some(&mut self.ready);
+        let mut entry = EntryMut {
+            stripe,
+            inner,
+            hash,
+            key,
+            db,
+            pos: None,
+            now: &self.now,
+            garbage: &mut self.garbage,
+            ready,
+        };
         entry.pos = entry.stripe.find(hash, key);
         if let Some(pos) = entry.pos {
             let slot = entry.stripe.slot(pos);
@@ -307,9 +332,12 @@ pub(crate) struct EntryMut<'s> {
     inner: &'s Inner,
     hash: u64,
     key: &'s [u8],
+    db: usize,
     pos: Option<u32>,
     now: &'s Now<'s>,
     garbage: &'s mut Vec<Value>,
+    /// Where written keys are noted while clients are blocked (`None` otherwise).
+    ready: Option<&'s mut Vec<(usize, Vec<u8>)>>,
 }
 
 /// An entry's contents, taken out of the keyspace (RENAME, MOVE, GETDEL).
@@ -337,8 +365,18 @@ impl EntryMut<'_> {
         self.pos.and_then(|pos| self.stripe.slot(pos).expire_at_ms())
     }
 
+    /// Notes the key as written, for blocked clients (only while some are blocked).
+    fn mark_ready(&mut self) {
+        if let Some(ready) = self.ready.as_deref_mut()
+            && !ready.iter().any(|(db, key)| *db == self.db && key.as_slice() == self.key)
+        {
+            ready.push((self.db, self.key.to_vec()));
+        }
+    }
+
     /// Stores `value` under the key, creating it if needed, and applies `ttl`.
     pub(crate) fn put(&mut self, value: NewValue<'_>, ttl: Ttl) {
+        self.mark_ready();
         match self.pos {
             Some(pos) => {
                 if let Some(old) = self.stripe.replace(pos, value) {
@@ -422,6 +460,7 @@ impl EntryMut<'_> {
     /// short string or an integer does not). Counts as an access.
     pub(crate) fn value_mut(&mut self) -> Option<&mut Value> {
         let pos = self.pos?;
+        self.mark_ready();
         self.inner.touch(self.stripe.slot(pos));
         self.stripe.object_value_mut(pos)
     }

@@ -170,6 +170,7 @@ impl EngineBuilder {
             expire_cursor: Mutex::new(ExpireCursor::default()),
             avg_ttl_ms: (0..self.databases).map(|_| AtomicU64::new(0)).collect(),
             maintenance: Mutex::new(None),
+            blocked: crate::blocking::Blocked::default(),
         });
         let engine = Engine { inner, db: 0 };
         if self.background_maintenance {
@@ -233,6 +234,8 @@ pub(crate) struct Inner {
     /// active expiry cycle's samples (as Redis's `avg_ttl`).
     pub(crate) avg_ttl_ms: Box<[AtomicU64]>,
     maintenance: Mutex<Option<Maintenance>>,
+    /// Clients blocked on keys (`BLPOP` and friends).
+    pub(crate) blocked: crate::blocking::Blocked,
 }
 
 impl Inner {

@@ -58,6 +58,7 @@ impl Engine {
             commands,
             keyspace,
             connected_clients: inner.clients.count() as u64,
+            blocked_clients: inner.blocked.count() as u64,
             uptime_secs: inner.started.elapsed().as_secs(),
         }
     }
@@ -104,7 +105,11 @@ impl Engine {
             "server" => self.render_server(stats, out),
             "clients" => {
                 out.push_str("# Clients\r\n");
-                let _ = write!(out, "connected_clients:{}\r\nblocked_clients:0\r\n", stats.connected_clients);
+                let _ = write!(
+                    out,
+                    "connected_clients:{}\r\nblocked_clients:{}\r\n",
+                    stats.connected_clients, stats.blocked_clients
+                );
                 if let Some(max) = self.config_value("maxclients") {
                     let _ = write!(out, "maxclients:{max}\r\n");
                 }

@@ -42,6 +42,7 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod clock;
 mod command;
 mod config;
@@ -66,6 +67,7 @@ pub mod test_utils;
 mod types;
 mod value;
 
+pub use blocking::BlockedCommand;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{CommandFlags, CommandSpec, KeySpec};
 pub use config::parse_memory;
@@ -76,7 +78,7 @@ pub use info::REDIS_COMPAT_VERSION;
 pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
 pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};
 pub use reply::Reply;
-pub use session::{Protocol, Session};
+pub use session::{Execution, Protocol, Session};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
 pub use value::KeyType;

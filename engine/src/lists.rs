@@ -450,6 +450,75 @@ impl Engine {
     }
 }
 
+/// Blocking list commands (typed API for threads). Each waits until it can be served, first
+/// come first served with other blocked clients, or until `timeout` passes (`None`: no
+/// limit), and returns `None` on timeout. Async servers block through
+/// [`crate::Session::execute_async`] instead.
+impl Engine {
+    /// `BLPOP`: the first element of the first non-empty list among `keys`, with its key.
+    pub fn blpop(
+        &self,
+        keys: &[impl AsRef<[u8]>],
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.bpop(keys, ListEnd::Left, timeout)
+    }
+
+    /// `BRPOP`: as [`Engine::blpop`], from the tail.
+    pub fn brpop(
+        &self,
+        keys: &[impl AsRef<[u8]>],
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.bpop(keys, ListEnd::Right, timeout)
+    }
+
+    fn bpop(
+        &self,
+        keys: &[impl AsRef<[u8]>],
+        end: ListEnd,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let popped = self.blmpop(keys, end, 1, timeout)?;
+        Ok(popped.and_then(|mut p| p.elements.pop().map(|element| (p.key, element))))
+    }
+
+    /// `BLMPOP`: [`Engine::lmpop`], waiting while every list is empty.
+    pub fn blmpop(
+        &self,
+        keys: &[impl AsRef<[u8]>],
+        end: ListEnd,
+        count: usize,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<Popped>> {
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_ref().to_vec()).collect();
+        let attempt_keys = keys.clone();
+        let attempt = Box::new(move |engine: &Engine| engine.lmpop(&attempt_keys, end, count));
+        crate::blocking::block_thread(self, keys, deadline_after(timeout), attempt)
+    }
+
+    /// `BLMOVE`: [`Engine::lmove`], waiting while `source` is empty.
+    pub fn blmove(
+        &self,
+        source: impl AsRef<[u8]>,
+        destination: impl AsRef<[u8]>,
+        from: ListEnd,
+        to: ListEnd,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<Vec<u8>>> {
+        let (source, destination) = (source.as_ref().to_vec(), destination.as_ref().to_vec());
+        let key = source.clone();
+        let attempt = Box::new(move |engine: &Engine| engine.lmove(&source, &destination, from, to));
+        crate::blocking::block_thread(self, vec![key], deadline_after(timeout), attempt)
+    }
+}
+
+/// The instant `timeout` from now (`None`: wait forever; a timeout too large to represent
+/// also waits forever).
+pub(crate) fn deadline_after(timeout: Option<std::time::Duration>) -> Option<std::time::Instant> {
+    timeout.and_then(|t| std::time::Instant::now().checked_add(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
+use crate::blocking::BlockedCommand;
 use crate::engine::Engine;
 use crate::reply::Reply;
 use crate::stats::StatsShard;
@@ -119,6 +120,19 @@ pub struct Session {
     /// This session's own statistics block (registered sessions only; a detached session
     /// counts in its thread's block).
     pub(crate) stats: Option<Arc<CachePadded<StatsShard>>>,
+    /// Set by a blocking command that found nothing to serve it (see `execute_async`).
+    pub(crate) blocked: Option<BlockedCommand>,
+}
+
+/// What [`Session::execute_async`] returns.
+#[derive(Debug)]
+pub enum Execution {
+    /// The command ran; here is its reply.
+    Done(Reply),
+    /// The command blocked (`BLPOP` on empty lists): await it, or call
+    /// [`BlockedCommand::expire`] at its deadline. The session must not run other commands
+    /// meanwhile (the client is blocked, as in Redis).
+    Blocked(BlockedCommand),
 }
 
 impl Session {
@@ -132,6 +146,7 @@ impl Session {
             client: Some(client),
             closing: false,
             stats: Some(engine.inner.stats.session_block()),
+            blocked: None,
         }
     }
 
@@ -143,13 +158,26 @@ impl Session {
             client: None,
             closing: false,
             stats: None,
+            blocked: None,
         }
     }
 
     /// Runs one command. `argv[0]` is the command name (any case); the rest are its arguments.
+    ///
+    /// A blocking command (`BLPOP`, ...) that finds nothing blocks the calling thread until it
+    /// is served or times out; async servers use [`Session::execute_async`] instead.
     pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        match self.execute_async(argv) {
+            Execution::Done(reply) => reply,
+            Execution::Blocked(blocked) => blocked.wait(),
+        }
+    }
+
+    /// Runs one command without ever blocking the calling thread: a blocking command that
+    /// finds nothing comes back as [`Execution::Blocked`].
+    pub fn execute_async<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Execution {
         const INLINE: usize = 16;
-        if argv.len() <= INLINE {
+        let reply = if argv.len() <= INLINE {
             let mut slices: [&[u8]; INLINE] = [&[]; INLINE];
             for (slot, arg) in slices.iter_mut().zip(argv) {
                 *slot = arg.as_ref();
@@ -158,6 +186,10 @@ impl Session {
         } else {
             let slices: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
             crate::command::dispatch(self, &slices)
+        };
+        match self.blocked.take() {
+            Some(blocked) => Execution::Blocked(blocked),
+            None => Execution::Done(reply),
         }
     }
 

@@ -254,6 +254,8 @@ pub struct Stats {
     pub keyspace: Vec<DbStats>,
     /// Sessions currently open.
     pub connected_clients: u64,
+    /// Clients blocked on keys (`BLPOP` and friends).
+    pub blocked_clients: u64,
     /// Seconds since the engine was built.
     pub uptime_secs: u64,
 }

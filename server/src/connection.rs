@@ -17,17 +17,19 @@
 //!
 //! # Blocking commands
 //!
-//! Blocking commands (`BLPOP` and friends) will come with an async waker API in the engine.
-//! Their place is a future `Flow::Blocked` in `Connection::run_commands`: when `execute`
-//! answers "blocked", the batch stops there (replies so far are flushed), the connection
-//! awaits the engine's waker together with socket readability (to notice a hang-up) and the
-//! timeout, encodes the reply it is woken with, and then resumes parsing the input it had not
-//! consumed yet. Nothing else in this loop needs to change.
+//! Blocking commands (`BLPOP` and friends) run through `Session::execute_async`. When one
+//! blocks, the batch stops there: the replies so far are flushed, then the connection awaits
+//! the engine's future together with the command's deadline, the server's shutdown and the
+//! socket (input that arrives meanwhile is kept for later; end of file means the client left,
+//! and the command is dropped, which unblocks it without taking anything). At the deadline
+//! (or shutdown) `BlockedCommand::expire` gives the timeout reply, or the real reply if the
+//! command was served in the meantime, so nothing popped for the client is lost. Then the
+//! loop resumes with the input it had not consumed yet.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use memora_engine::{Engine, Session};
+use memora_engine::{BlockedCommand, Engine, Execution, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -71,7 +73,7 @@ enum Read {
 }
 
 /// What the command loop wants next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Flow {
     /// Everything complete was run: flush and read more.
     NeedInput,
@@ -79,6 +81,8 @@ enum Flow {
     Flush,
     /// Flush and close (QUIT, protocol error).
     Close,
+    /// A blocking command is waiting: flush, await it, answer, then go on with the input.
+    Blocked(BlockedCommand),
 }
 
 /// Per-connection limits, from the server's configuration.
@@ -151,6 +155,10 @@ impl Connection {
             match flow {
                 Flow::Close => return End::ServerClose,
                 Flow::Flush => continue,
+                Flow::Blocked(blocked) => match self.wait_blocked(blocked).await {
+                    Ok(()) => continue,
+                    Err(end) => return end,
+                },
                 Flow::NeedInput => {}
             }
             match self.read().await {
@@ -233,12 +241,14 @@ impl Connection {
             let max_bulk_len = self.engine.proto_max_bulk_len();
             match self.parser.parse(&self.input[pos..], max_bulk_len) {
                 Ok(Step::Command { consumed }) => {
-                    self.execute(pos);
+                    let blocked = self.execute(pos);
                     pos += consumed;
+                    if let Some(blocked) = blocked {
+                        break Flow::Blocked(blocked);
+                    }
                     if self.session.should_close() {
                         break Flow::Close;
                     }
-                    // Blocking commands will stop the batch here (see the module docs).
                     if self.output.len() >= OUTPUT_FLUSH_BYTES {
                         break Flow::Flush;
                     }
@@ -255,13 +265,56 @@ impl Connection {
         flow
     }
 
-    /// Executes the command the parser just framed at `pos` and encodes its reply.
-    fn execute(&mut self, pos: usize) {
+    /// Executes the command the parser just framed at `pos` and encodes its reply, or returns
+    /// it blocked.
+    fn execute(&mut self, pos: usize) -> Option<BlockedCommand> {
         let mut argv = recycle(std::mem::take(&mut self.argv));
         argv.extend(self.parser.args(&self.input[pos..]));
-        let reply = self.session.execute(&argv);
+        let execution = self.session.execute_async(&argv);
         self.argv = recycle(argv);
+        match execution {
+            Execution::Done(reply) => {
+                encode(&reply, self.session.protocol(), &mut self.output);
+                None
+            }
+            Execution::Blocked(blocked) => Some(blocked),
+        }
+    }
+
+    /// Waits for a blocked command (see the module docs) and encodes its reply. The replies
+    /// before it were flushed already.
+    async fn wait_blocked(&mut self, mut blocked: BlockedCommand) -> Result<(), End> {
+        let deadline = blocked.deadline().map(tokio::time::Instant::from_std);
+        let reply = loop {
+            self.reserve_input();
+            let timeout = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                reply = &mut blocked => break reply,
+                () = timeout => break blocked.expire(),
+                () = &mut self.shutdown => {
+                    let reply = blocked.expire();
+                    encode(&reply, self.session.protocol(), &mut self.output);
+                    return Err(End::ServerClose);
+                }
+                read = self.stream.read_buf(&mut self.input) => match read {
+                    // The client left: dropping the command unblocks it.
+                    Ok(0) | Err(_) => return Err(End::ClientGone),
+                    Ok(_) if self.input.len() > self.limits.query_buffer_bytes => {
+                        return Err(End::ServerClose);
+                    }
+                    // More input for after the command: keep it and go on waiting.
+                    Ok(_) => {}
+                },
+            }
+        };
         encode(&reply, self.session.protocol(), &mut self.output);
+        Ok(())
     }
 
     /// Drops the first `count` input bytes. A partial frame left over moves to the front

@@ -84,6 +84,9 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
         push("@dangerous");
     }
     push(if spec.flags.contains(CommandFlags::FAST) { "@fast" } else { "@slow" });
+    if spec.flags.contains(CommandFlags::BLOCKING) {
+        push("@blocking");
+    }
     out
 }
 

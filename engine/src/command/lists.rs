@@ -1,9 +1,11 @@
 //! Handlers for list commands: parse argv, call the typed API in `crate::lists`.
 
 use super::args::{Args, is};
+use super::blocking::{block_on, parse_timeout};
 use super::table::{CommandFlags, CommandSpec, KeySpec};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::lists::{InsertPosition, ListEnd, LposOptions, RANK_ZERO};
+use crate::lists::{InsertPosition, ListEnd, LposOptions, Popped, RANK_ZERO};
 use crate::num::parse_i64;
 use crate::reply::Reply;
 use crate::session::Session;
@@ -173,31 +175,117 @@ fn rpoplpush(s: &mut Session, argv: &[&[u8]]) -> Reply {
     s.engine_db().rpoplpush(argv[1], argv[2]).into()
 }
 
+/// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` from `argv[at]` (LMPOP, BLMPOP).
+fn parse_mpop<'a>(argv: &'a [&'a [u8]], at: usize) -> Result<(&'a [&'a [u8]], ListEnd, usize)> {
+    let numkeys_error = "ERR numkeys should be greater than 0";
+    let numkeys = parse_i64(argv[at]).map_err(|_| Error::msg(numkeys_error))?;
+    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or(Error::msg(numkeys_error))?;
+    // The direction follows the keys; no room for it is a syntax error.
+    let end_at = numkeys.checked_add(at + 1).filter(|&end_at| end_at < argv.len()).ok_or(Error::Syntax)?;
+    let keys = &argv[at + 1..end_at];
+    let end = list_end(argv[end_at])?;
+    let mut count = None;
+    let mut args = Args::new(argv, end_at + 1);
+    while let Some(arg) = args.next() {
+        if !is(arg, "count") || count.is_some() {
+            return Err(Error::Syntax);
+        }
+        let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
+        count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
+    }
+    Ok((keys, end, usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX)))
+}
+
+fn popped_reply(popped: Option<Popped>) -> Reply {
+    match popped {
+        Some(popped) => Reply::Array(vec![Reply::Bulk(popped.key), array(popped.elements)]),
+        None => Reply::NullArray,
+    }
+}
+
 /// `LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
 fn lmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
     reply_of((|| {
-        let numkeys_error = "ERR numkeys should be greater than 0";
-        let numkeys = parse_i64(argv[1]).map_err(|_| Error::msg(numkeys_error))?;
-        let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or(Error::msg(numkeys_error))?;
-        // The direction follows the keys; no room for it is a syntax error.
-        let end_at = numkeys.checked_add(2).filter(|&at| at < argv.len()).ok_or(Error::Syntax)?;
-        let keys = &argv[2..end_at];
-        let end = list_end(argv[end_at])?;
-        let mut count = None;
-        let mut args = Args::new(argv, 3 + numkeys);
-        while let Some(arg) = args.next() {
-            if !is(arg, "count") || count.is_some() {
-                return Err(Error::Syntax);
-            }
-            let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
-            count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
-        }
-        let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
-        Ok(match s.engine_db().lmpop(keys, end, count)? {
-            Some(popped) => Reply::Array(vec![Reply::Bulk(popped.key), array(popped.elements)]),
-            None => Reply::NullArray,
-        })
+        let (keys, end, count) = parse_mpop(argv, 1)?;
+        Ok(popped_reply(s.engine_db().lmpop(keys, end, count)?))
     })())
+}
+
+fn to_vecs(keys: &[&[u8]]) -> Vec<Vec<u8>> {
+    keys.iter().map(|k| k.to_vec()).collect()
+}
+
+/// `BLPOP`/`BRPOP key [key ...] timeout`.
+fn bpop(s: &mut Session, argv: &[&[u8]], end: ListEnd) -> Reply {
+    let Some((timeout, keys)) = argv[1..].split_last() else { return Error::Syntax.into() };
+    let deadline = match parse_timeout(timeout) {
+        Ok(deadline) => deadline,
+        Err(err) => return err.into(),
+    };
+    let keys = to_vecs(keys);
+    let attempt_keys = keys.clone();
+    let attempt = Box::new(move |engine: &Engine| {
+        let popped = engine.lmpop(&attempt_keys, end, 1)?;
+        Ok(popped.and_then(|mut p| {
+            p.elements.pop().map(|element| Reply::Array(vec![Reply::Bulk(p.key), Reply::Bulk(element)]))
+        }))
+    });
+    block_on(s, keys, deadline, attempt, Reply::NullArray)
+}
+
+fn blpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    bpop(s, argv, ListEnd::Left)
+}
+
+fn brpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    bpop(s, argv, ListEnd::Right)
+}
+
+/// The blocking move behind BLMOVE and BRPOPLPUSH.
+fn bmove(
+    s: &mut Session,
+    source: &[u8],
+    destination: &[u8],
+    from: ListEnd,
+    to: ListEnd,
+    timeout: &[u8],
+) -> Reply {
+    let deadline = match parse_timeout(timeout) {
+        Ok(deadline) => deadline,
+        Err(err) => return err.into(),
+    };
+    let (src, dst) = (source.to_vec(), destination.to_vec());
+    let attempt = Box::new(move |engine: &Engine| Ok(engine.lmove(&src, &dst, from, to)?.map(Reply::Bulk)));
+    block_on(s, vec![source.to_vec()], deadline, attempt, Reply::Null)
+}
+
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout`.
+fn blmove(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    let ends = list_end(argv[3]).and_then(|from| Ok((from, list_end(argv[4])?)));
+    match ends {
+        Ok((from, to)) => bmove(s, argv[1], argv[2], from, to, argv[5]),
+        Err(err) => err.into(),
+    }
+}
+
+/// `BRPOPLPUSH source destination timeout`.
+fn brpoplpush(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    bmove(s, argv[1], argv[2], ListEnd::Right, ListEnd::Left, argv[3])
+}
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
+fn blmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    let parsed = parse_timeout(argv[1]).and_then(|deadline| Ok((deadline, parse_mpop(argv, 2)?)));
+    let (deadline, (keys, end, count)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into(),
+    };
+    let keys = to_vecs(keys);
+    let attempt_keys = keys.clone();
+    let attempt = Box::new(move |engine: &Engine| {
+        Ok(engine.lmpop(&attempt_keys, end, count)?.map(|p| popped_reply(Some(p))))
+    });
+    block_on(s, keys, deadline, attempt, Reply::NullArray)
 }
 
 const W: CommandFlags = CommandFlags::WRITE;
@@ -205,9 +293,13 @@ const R: CommandFlags = CommandFlags::READONLY;
 const OOM: CommandFlags = CommandFlags::DENYOOM;
 const F: CommandFlags = CommandFlags::FAST;
 const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
+/// Blocking commands are also `noscript`, as in Redis.
+const BL: CommandFlags = CommandFlags::BLOCKING.union(CommandFlags::NOSCRIPT);
 const KEY1: KeySpec = KeySpec { first: 1, last: 1, step: 1 };
 const KEY12: KeySpec = KeySpec { first: 1, last: 2, step: 1 };
 const NOKEYS: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+/// Every argument but the last (the timeout).
+const KEYS_BUT_LAST: KeySpec = KeySpec { first: 1, last: -2, step: 1 };
 
 macro_rules! cmd {
     ($name:literal, $arity:expr, $flags:expr, $keys:expr, $since:literal, $summary:literal, $handler:path) => {
@@ -244,4 +336,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd!("lmove", 5, W.union(OOM), KEY12, "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove),
     cmd!("rpoplpush", 3, W.union(OOM), KEY12, "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush),
     cmd!("lmpop", -4, W.union(MK), NOKEYS, "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", lmpop),
+    cmd!("blpop", -3, W.union(BL), KEYS_BUT_LAST, "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blpop),
+    cmd!("brpop", -3, W.union(BL), KEYS_BUT_LAST, "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", brpop),
+    cmd!("brpoplpush", 4, W.union(OOM).union(BL), KEY12, "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
+    cmd!("blmove", 6, W.union(OOM).union(BL), KEY12, "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
+    cmd!("blmpop", -5, W.union(CommandFlags::BLOCKING).union(MK), NOKEYS, "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
 ];

@@ -10,6 +10,7 @@
 //! its result into a reply.
 
 pub(crate) mod args;
+mod blocking;
 mod connection;
 mod introspection;
 mod keys;
