@@ -11,6 +11,7 @@
 
 pub(crate) mod args;
 mod connection;
+mod hashes;
 mod introspection;
 mod keys;
 mod lists;
