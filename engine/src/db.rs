@@ -374,6 +374,14 @@ impl EntryMut<'_> {
         }
     }
 
+    /// Lists the key for the active expiry cycle because parts of its value expire (a hash's
+    /// fields), without giving the key itself an expiry.
+    pub(crate) fn list_volatile(&mut self) {
+        if let Some(pos) = self.pos {
+            self.stripe.list_volatile(pos);
+        }
+    }
+
     /// Deletes the key. Returns whether it existed.
     pub(crate) fn delete(&mut self) -> bool {
         match self.pos {

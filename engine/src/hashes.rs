@@ -5,7 +5,10 @@
 //! command first purges them under the key's write lock; a read finds out with one comparison
 //! whether the hash may hold any (see `types::hash`) and takes the write path only then. A
 //! hash whose last field expired is deleted by the next hash command that touches it (other
-//! commands, such as `EXISTS` or `TYPE`, still see it until then).
+//! commands, such as `EXISTS` or `TYPE`, still see it until then), or by the active expiry
+//! cycle: a hash with field TTLs is listed in its stripe's volatile list, and a sampled hash
+//! has its expired fields removed (and the key, with the last of them). A hash moved by
+//! `RENAME`, `MOVE` or `COPY` is listed again on its next field-expiry change.
 
 use crate::db::{EntryMut, Lookup, Ttl};
 use crate::engine::Engine;
@@ -60,6 +63,10 @@ fn change_hash<R>(
         _ => f(None),
     };
     delete_if_empty(entry);
+    if entry.value().is_some_and(ValueRef::has_field_expiry) {
+        // Let the active expiry cycle find the hash's expiring fields.
+        entry.list_volatile();
+    }
     result
 }
 

@@ -151,6 +151,14 @@ impl<'a> ValueRef<'a> {
         }
     }
 
+    /// Does the value have parts that expire on their own (a hash with field TTLs)?
+    pub(crate) fn has_field_expiry(self) -> bool {
+        match self {
+            ValueRef::Hash(hash) => hash.has_ttls(),
+            ValueRef::Str(_) | ValueRef::Int(_) | ValueRef::Set(_) | ValueRef::List(_) => false,
+        }
+    }
+
     /// The `OBJECT ENCODING` name: Redis's name for the same kind of representation, never a
     /// name for a form we do not have. Integers are `int`; strings written whole and short
     /// enough to be embedded are `embstr` (they sit in the entry's slot, or right beside it
@@ -169,6 +177,18 @@ impl<'a> ValueRef<'a> {
 }
 
 impl Value {
+    /// Removes the parts expired at `now_ms` (a hash's expired fields); returns how many, and
+    /// whether the value is left empty.
+    pub(crate) fn purge_expired_fields(&mut self, now_ms: u64) -> (usize, bool) {
+        match self {
+            Value::Hash(hash) => {
+                let purged = hash.purge_expired(now_ms);
+                (purged, hash.len() == 0)
+            }
+            Value::Str(_) | Value::Int(_) | Value::Set(_) | Value::List(_) => (0, false),
+        }
+    }
+
     /// Heap bytes the value owns (its allocations' capacities), for memory reporting.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {

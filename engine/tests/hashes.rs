@@ -416,3 +416,24 @@ fn large_hashes_expire_fields_too() {
     assert_eq!(run(&mut s, &["HEXISTS", "big", "f3"]), int(0));
     assert_eq!(run(&mut s, &["HEXISTS", "big", "f4"]), int(1));
 }
+
+#[test]
+fn active_expiry_reclaims_fields_and_emptied_hashes() {
+    let clock = ManualClock::new(START_MS);
+    let engine = Engine::builder().clock(clock.clone()).stripes(4).build();
+    let mut s = Session::new(&engine);
+    run(&mut s, &["HSET", "gone", "a", "1", "b", "2"]);
+    run(&mut s, &["HPEXPIRE", "gone", "10", "FIELDS", "2", "a", "b"]);
+    run(&mut s, &["HSET", "kept", "a", "1", "b", "2"]);
+    run(&mut s, &["HPEXPIRE", "kept", "10", "FIELDS", "1", "a"]);
+    run(&mut s, &["HPEXPIRE", "kept", "100000", "FIELDS", "1", "b"]);
+    clock.advance(std::time::Duration::from_millis(11));
+    for _ in 0..50 {
+        engine.run_maintenance();
+    }
+    // Nobody touched either key: the cycle alone removed the empty hash and the expired field.
+    assert_eq!(run(&mut s, &["DBSIZE"]), int(1));
+    assert_eq!(run(&mut s, &["EXISTS", "gone"]), int(0));
+    assert_eq!(run(&mut s, &["HLEN", "kept"]), int(1));
+    assert_eq!(run(&mut s, &["HPTTL", "kept", "FIELDS", "2", "a", "b"]), ints(&[-2, 99_989]));
+}
