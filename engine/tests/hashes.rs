@@ -284,7 +284,9 @@ fn thresholds_and_config_aliases() {
 fn field_expiry_codes_and_errors() {
     let (mut s, _clock) = clocked();
     run(&mut s, &["HSET", "h", "a", "1", "b", "2", "c", "3"]);
+    assert_eq!(run(&mut s, &["OBJECT", "ENCODING", "h"]), bulk("listpack"));
     assert_eq!(run(&mut s, &["HEXPIRE", "h", "100", "FIELDS", "2", "a", "zz"]), ints(&[1, -2]));
+    assert_eq!(run(&mut s, &["OBJECT", "ENCODING", "h"]), bulk("listpackex"), "as Redis 7.4");
     assert_eq!(run(&mut s, &["HTTL", "h", "FIELDS", "3", "a", "b", "zz"]), ints(&[100, -1, -2]));
     assert_eq!(run(&mut s, &["HPTTL", "h", "FIELDS", "1", "a"]), ints(&[100_000]));
     let at_ms = (START_MS + 100_000) as i64;

@@ -183,9 +183,11 @@ impl Hash {
         }
     }
 
-    /// The `OBJECT ENCODING` name.
+    /// The `OBJECT ENCODING` name: a small hash with field expiry times is `listpackex`, as
+    /// Redis 7.4 calls its listpack with a TTL after each value.
     pub(crate) fn encoding(&self) -> &'static str {
         match &self.form {
+            Form::Packed(_) if self.ttls.is_some() => "listpackex",
             Form::Packed(_) => "listpack",
             Form::Table(_) => "hashtable",
         }
