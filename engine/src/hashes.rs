@@ -102,7 +102,8 @@ impl Engine {
                 Ok(hash) => hash,
                 Err(err) => return Some(Err(err)),
             };
-            if hash.is_some_and(|h| h.needs_purge(self.inner.clock.now_ms())) {
+            // The clock is read only for hashes with field TTLs.
+            if hash.is_some_and(|h| h.has_ttls() && h.needs_purge(self.inner.clock.now_ms())) {
                 return None;
             }
             f.take().map(|f| f(hash))
