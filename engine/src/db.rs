@@ -312,6 +312,13 @@ pub(crate) struct EntryMut<'s> {
     garbage: &'s mut Vec<Value>,
 }
 
+impl<'s> EntryMut<'s> {
+    /// The command's time (read from the clock on first use, then fixed).
+    pub(crate) fn now(&self) -> &'s Now<'s> {
+        self.now
+    }
+}
+
 /// An entry's contents, taken out of the keyspace (RENAME, MOVE, GETDEL).
 #[derive(Debug)]
 pub(crate) struct Taken {

@@ -10,7 +10,7 @@
 //! has its expired fields removed (and the key, with the last of them). A hash moved by
 //! `RENAME`, `MOVE` or `COPY` is listed again on its next field-expiry change.
 
-use crate::db::{EntryMut, Lookup, Ttl};
+use crate::db::{EntryMut, Lookup, Now, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::keys::ExpireCondition;
@@ -39,17 +39,19 @@ fn hash_of<'v>(value: Option<ValueRef<'v>>) -> Result<Option<&'v Hash>> {
 /// Purges the expired fields of the entry's hash (deleting the key if none is left), creates
 /// an empty hash when the key is absent and `create` is set, runs `f` on the hash for changes
 /// (absent: `None`), then deletes the key if the hash ended up empty.
+///
+/// The clock is read only for a hash with field TTLs (or when `f` asks for the time).
 fn change_hash<R>(
     entry: &mut EntryMut<'_>,
-    now_ms: u64,
     create: bool,
-    f: impl FnOnce(Option<&mut Hash>) -> Result<R>,
+    f: impl FnOnce(Option<&mut Hash>, &Now<'_>) -> Result<R>,
 ) -> Result<R> {
+    let now = entry.now();
     match entry.value() {
         Some(v) if v.key_type() != KeyType::Hash => return Err(Error::WrongType),
-        Some(ValueRef::Hash(hash)) if hash.needs_purge(now_ms) => {
+        Some(ValueRef::Hash(hash)) if hash.has_ttls() && hash.needs_purge(now.ms()) => {
             if let Some(Value::Hash(hash)) = entry.value_mut() {
-                hash.purge_expired(now_ms);
+                hash.purge_expired(now.ms());
             }
             delete_if_empty(entry);
         }
@@ -59,8 +61,8 @@ fn change_hash<R>(
         entry.put(NewValue::Owned(Value::Hash(Box::default())), Ttl::Clear);
     }
     let result = match entry.value_mut() {
-        Some(Value::Hash(hash)) => f(Some(hash)),
-        _ => f(None),
+        Some(Value::Hash(hash)) => f(Some(hash), now),
+        _ => f(None, now),
     };
     delete_if_empty(entry);
     if entry.value().is_some_and(ValueRef::has_field_expiry) {
@@ -113,9 +115,8 @@ impl Engine {
         }
         let f = f.take().ok_or(Error::msg("ERR hash read ran twice"))?;
         let mut locked = self.inner.write_set([(self.db, key)]);
-        let now_ms = locked.now_ms();
         let mut entry = locked.entry(self.db, key);
-        change_hash(&mut entry, now_ms, false, |hash| f(hash.map(|h| &*h)))
+        change_hash(&mut entry, false, |hash, _| f(hash.map(|h| &*h)))
     }
 
     /// Runs `f` on the hash at `key` for changes, with the command's time; creates an empty
@@ -126,12 +127,11 @@ impl Engine {
         &self,
         key: &[u8],
         create: bool,
-        f: impl FnOnce(Option<&mut Hash>, u64) -> Result<R>,
+        f: impl FnOnce(Option<&mut Hash>, &Now<'_>) -> Result<R>,
     ) -> Result<R> {
         let mut locked = self.inner.write_set([(self.db, key)]);
-        let now_ms = locked.now_ms();
         let mut entry = locked.entry(self.db, key);
-        change_hash(&mut entry, now_ms, create, |hash| f(hash, now_ms))
+        change_hash(&mut entry, create, f)
     }
 
     /// `HSET`: sets each (field, value) pair of the hash at `key` (created if absent), clearing
@@ -357,8 +357,9 @@ impl Engine {
         fields: &[F],
     ) -> Result<Vec<i64>> {
         condition.validate()?;
-        self.write_hash(key.as_ref(), false, |hash, now_ms| {
+        self.write_hash(key.as_ref(), false, |hash, now| {
             let Some(hash) = hash else { return Ok(vec![-2; fields.len()]) };
+            let now_ms = now.ms();
             let mut codes = Vec::with_capacity(fields.len());
             for field in fields {
                 let field = field.as_ref();
