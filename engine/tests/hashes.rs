@@ -439,3 +439,24 @@ fn active_expiry_reclaims_fields_and_emptied_hashes() {
     assert_eq!(run(&mut s, &["HLEN", "kept"]), int(1));
     assert_eq!(run(&mut s, &["HPTTL", "kept", "FIELDS", "2", "a", "b"]), ints(&[-2, 99_989]));
 }
+
+#[test]
+fn random_fields_of_a_large_hash_are_distinct_and_paired() {
+    let mut s = Session::new(&Engine::new());
+    for i in 0..300 {
+        run(&mut s, &["HSET", "big", &format!("f{i}"), &format!("v{i}")]);
+    }
+    for count in ["50", "250", "300", "1000"] {
+        let Reply::Array(flat) = run(&mut s, &["HRANDFIELD", "big", count, "WITHVALUES"]) else { panic!() };
+        let expected = count.parse::<usize>().expect("count").min(300);
+        assert_eq!(flat.len(), expected * 2);
+        let mut fields = std::collections::HashSet::new();
+        for pair in flat.chunks(2) {
+            let (Reply::Bulk(f), Reply::Bulk(v)) = (&pair[0], &pair[1]) else { panic!("pair") };
+            assert_eq!(f[1..], v[1..], "each value follows its own field");
+            assert!(fields.insert(f.clone()), "distinct fields for a positive count");
+        }
+    }
+    let Reply::Array(repeated) = run(&mut s, &["HRANDFIELD", "big", "-1000"]) else { panic!() };
+    assert_eq!(repeated.len(), 1000);
+}
