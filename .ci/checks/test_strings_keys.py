@@ -1181,3 +1181,68 @@ def test_sets_resp3(port, r, k):
         assert c.execute_command("TYPE", k("s")) == "set"
     finally:
         c.close()
+
+
+# --------------------------------------------------------------------------
+# hashes
+# --------------------------------------------------------------------------
+
+
+def test_hashes_basic(r, k):
+    h = k("h")
+    assert r.hset(h, mapping={"a": "1", "b": "2"}) == 2
+    assert r.hset(h, "a", "10") == 0
+    assert r.hget(h, "a") == "10"
+    assert r.hget(h, "zz") is None
+    assert r.hmget(h, ["a", "zz", "b"]) == ["10", None, "2"]
+    assert r.hlen(h) == 2
+    assert r.hexists(h, "b") and not r.hexists(h, "zz")
+    assert r.hstrlen(h, "a") == 2
+    assert not r.hsetnx(h, "a", "x")
+    assert r.hsetnx(h, "c", "3")
+    assert r.hgetall(h) == {"a": "10", "b": "2", "c": "3"}
+    assert sorted(r.hkeys(h)) == ["a", "b", "c"]
+    assert sorted(r.hvals(h)) == ["10", "2", "3"]
+    assert r.type(h) == "hash"
+    assert r.object("encoding", h) == "listpack"
+    assert r.hdel(h, "a", "b", "zz") == 2
+    assert r.hdel(h, "c") == 1
+    assert r.exists(h) == 0
+    r.set(k("str"), "v")
+    expect_error(r.hget, k("str"), "a", message="WRONGTYPE Operation against a key holding the wrong kind of value")
+    expect_error(r.execute_command, "HSET", h, "a", "1", "b",
+                 message="wrong number of arguments for 'hset' command")
+
+
+def test_hashes_incr_random_and_scan(r, k):
+    h = k("h")
+    assert r.hincrby(h, "n", 5) == 5
+    assert r.hincrby(h, "n", -7) == -2
+    assert raw(r, "HINCRBYFLOAT", h, "f", "10.5") == "10.5"
+    assert raw(r, "HINCRBYFLOAT", h, "f", "0.1") == "10.6"
+    r.hset(h, "s", "abc")
+    expect_error(r.hincrby, h, "s", 1, message="hash value is not an integer")
+    expect_error(r.execute_command, "HINCRBYFLOAT", h, "s", "1", message="hash value is not a float")
+    r.hset(h, "max", "9223372036854775807")
+    expect_error(r.hincrby, h, "max", 1, message="increment or decrement would overflow")
+    assert r.hrandfield(h) in {"n", "f", "s", "max"}
+    assert sorted(r.hrandfield(h, 10)) == ["f", "max", "n", "s"]
+    assert len(r.hrandfield(h, -6)) == 6
+    assert len(r.hrandfield(h, 2, withvalues=True)) == 4
+    big = k("big")
+    # VERSION NOTE: a bare redis-server 7.0 defaults hash-max-listpack-entries to 512 (its
+    # redis.conf, and memora, to 128); 1000 fields are a hashtable either way.
+    r.hset(big, mapping={f"f{n}": f"v{n}" for n in range(1000)})
+    assert r.object("encoding", big) == "hashtable"
+    assert dict(r.hscan_iter(big, count=37)) == {f"f{n}": f"v{n}" for n in range(1000)}
+
+
+def test_hashes_resp3(port, r, k):
+    c = make_client(port, protocol=3)
+    try:
+        c.hset(k("h"), mapping={"a": "1", "b": "2"})
+        assert c.hgetall(k("h")) == {"a": "1", "b": "2"}
+        pairs = c.execute_command("HRANDFIELD", k("h"), "2", "WITHVALUES")
+        assert sorted(map(tuple, pairs)) == [("a", "1"), ("b", "2")]
+    finally:
+        c.close()

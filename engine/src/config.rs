@@ -25,9 +25,13 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 13] = [
+const ENGINE_PARAMS: [&str; 17] = [
     "appendonly",
     "databases",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
     "hz",
     "lfu-decay-time",
     "lfu-log-factor",
@@ -43,7 +47,11 @@ const ENGINE_PARAMS: [&str; 13] = [
 
 /// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
 /// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 10] = [
+const ENGINE_SETTABLE: [&str; 14] = [
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
     "hz",
     "lfu-decay-time",
     "lfu-log-factor",
@@ -107,6 +115,13 @@ impl Inner {
             "set-max-listpack-entries" => c.set_max_listpack_entries.load(Ordering::Relaxed).to_string(),
             "set-max-listpack-value" => c.set_max_listpack_value.load(Ordering::Relaxed).to_string(),
             "list-compress-depth" => c.list_compress_depth.load(Ordering::Relaxed).to_string(),
+            // The `ziplist` names are the pre-7.0 names of the same settings.
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                c.hash_max_listpack_entries.load(Ordering::Relaxed).to_string()
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                c.hash_max_listpack_value.load(Ordering::Relaxed).to_string()
+            }
             // `list-max-ziplist-size` is the pre-7.0 name of the same setting.
             "list-max-listpack-size" | "list-max-ziplist-size" => {
                 c.list_max_listpack_size.load(Ordering::Relaxed).to_string()
@@ -162,6 +177,14 @@ impl Inner {
                     };
                     target.store(n, Ordering::Relaxed);
                 })
+            }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                Box::new(move |inner| inner.config.hash_max_listpack_entries.store(n, Ordering::Relaxed))
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                Box::new(move |inner| inner.config.hash_max_listpack_value.store(n, Ordering::Relaxed))
             }
             _ => return Err(set_failed(name, "can't set immutable config")),
         })

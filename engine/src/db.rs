@@ -340,6 +340,13 @@ pub(crate) struct EntryMut<'s> {
     ready: Option<&'s mut Vec<(usize, Vec<u8>)>>,
 }
 
+impl<'s> EntryMut<'s> {
+    /// The command's time (read from the clock on first use, then fixed).
+    pub(crate) fn now(&self) -> &'s Now<'s> {
+        self.now
+    }
+}
+
 /// An entry's contents, taken out of the keyspace (RENAME, MOVE, GETDEL).
 #[derive(Debug)]
 pub(crate) struct Taken {
@@ -409,6 +416,14 @@ impl EntryMut<'_> {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Lists the key for the active expiry cycle because parts of its value expire (a hash's
+    /// fields), without giving the key itself an expiry.
+    pub(crate) fn list_volatile(&mut self) {
+        if let Some(pos) = self.pos {
+            self.stripe.list_volatile(pos);
         }
     }
 

@@ -15,6 +15,7 @@ use crate::keyspace::access::LfuTuning;
 use crate::keyspace::{KeyHasher, Keyspace};
 use crate::session::ClientRegistry;
 use crate::stats::StatsCounters;
+use crate::types::hash::HashLimits;
 use crate::types::list::ListConfig;
 use crate::types::set::SetLimits;
 
@@ -48,6 +49,7 @@ pub struct EngineBuilder {
     proto_max_bulk_len: u64,
     lfu: LfuTuning,
     set_limits: SetLimits,
+    hash_limits: HashLimits,
     list: ListConfig,
 }
 
@@ -62,6 +64,7 @@ impl Default for EngineBuilder {
             proto_max_bulk_len: DEFAULT_PROTO_MAX_BULK_LEN,
             lfu: LfuTuning { log_factor: 10, decay_minutes: 1 },
             set_limits: SetLimits::DEFAULT,
+            hash_limits: HashLimits::DEFAULT,
             list: ListConfig::default(),
         }
     }
@@ -128,6 +131,13 @@ impl EngineBuilder {
         self
     }
 
+    /// When a hash leaves its compact form (Redis's `hash-max-listpack-entries` and
+    /// `hash-max-listpack-value`); defaults 128 fields and 64 bytes.
+    pub fn hash_limits(mut self, listpack_entries: usize, listpack_value: usize) -> Self {
+        self.hash_limits = HashLimits { listpack_entries, listpack_value };
+        self
+    }
+
     /// Node size limit of lists (Redis's `list-max-listpack-size`): negative `-1..=-5` caps a
     /// node at 4, 8, 16, 32 or 64 KiB (below -5 counts as -5), positive caps its entry count
     /// (0 counts as 1). Default -2 (8 KiB).
@@ -160,6 +170,8 @@ impl EngineBuilder {
                 set_max_intset_entries: AtomicU64::new(self.set_limits.intset_entries as u64),
                 set_max_listpack_entries: AtomicU64::new(self.set_limits.listpack_entries as u64),
                 set_max_listpack_value: AtomicU64::new(self.set_limits.listpack_value as u64),
+                hash_max_listpack_entries: AtomicU64::new(self.hash_limits.listpack_entries as u64),
+                hash_max_listpack_value: AtomicU64::new(self.hash_limits.listpack_value as u64),
                 list_max_listpack_size: AtomicI32::new(self.list.fill),
                 list_compress_depth: AtomicU32::new(self.list.depth as u32),
             },
@@ -190,6 +202,10 @@ pub(crate) struct RuntimeConfig {
     pub(crate) set_max_intset_entries: AtomicU64,
     pub(crate) set_max_listpack_entries: AtomicU64,
     pub(crate) set_max_listpack_value: AtomicU64,
+    /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`).
+    pub(crate) hash_max_listpack_entries: AtomicU64,
+    /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`).
+    pub(crate) hash_max_listpack_value: AtomicU64,
     /// `list-max-listpack-size` as set (normalized when read, see [`normalize_list_fill`]).
     pub(crate) list_max_listpack_size: AtomicI32,
     /// `list-compress-depth`.
@@ -246,6 +262,15 @@ impl Inner {
             intset_entries: load(&self.config.set_max_intset_entries),
             listpack_entries: load(&self.config.set_max_listpack_entries),
             listpack_value: load(&self.config.set_max_listpack_value),
+        }
+    }
+
+    /// Current hash representation thresholds.
+    pub(crate) fn hash_limits(&self) -> HashLimits {
+        let load = |a: &AtomicU64| usize::try_from(a.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+        HashLimits {
+            listpack_entries: load(&self.config.hash_max_listpack_entries),
+            listpack_value: load(&self.config.hash_max_listpack_value),
         }
     }
 

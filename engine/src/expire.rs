@@ -79,7 +79,8 @@ impl Inner {
             let mut stripe = lock.write();
             let now_ms = self.clock.now_ms();
             for _ in 0..MAX_ROUNDS_PER_STRIPE {
-                let (mut sampled, mut expired) = (0, 0);
+                // `expired`: samples that were stale (keys or fields); `removed`: keys deleted.
+                let (mut sampled, mut expired, mut removed) = (0, 0, 0u64);
                 let (mut ttl_sum, mut ttl_count) = (0u64, 0u64);
                 for _ in 0..SAMPLE {
                     let listed = stripe.volatile_len();
@@ -92,15 +93,28 @@ impl Inner {
                         ttl_sum += at - now_ms;
                         ttl_count += 1;
                     }
-                    if stripe.slot(pos).is_expired(now_ms) {
+                    let mut remove = stripe.slot(pos).is_expired(now_ms);
+                    if !remove && stripe.value(pos).has_field_expiry() {
+                        // A hash with field TTLs: reclaim its expired fields, and the key with
+                        // the last of them.
+                        let (purged, empty) = stripe
+                            .object_value_mut(pos)
+                            .map_or((0, false), |value| value.purge_expired_fields(now_ms));
+                        remove = empty;
+                        if purged > 0 && !empty {
+                            expired += 1;
+                        }
+                    }
+                    if remove {
                         let hash = self.hash(stripe.key(pos));
                         if let Some(object) = stripe.remove(hash, pos).object {
                             garbage.push(object.value);
                         }
                         expired += 1;
+                        removed += 1;
                     }
                 }
-                deleted += expired as u64;
+                deleted += removed;
                 if let Some(avg) = ttl_sum.checked_div(ttl_count) {
                     self.record_avg_ttl(db, avg);
                 }

@@ -39,7 +39,7 @@ impl ExpireCondition {
     }
 
     /// Does the condition allow moving from `current` to `when`?
-    fn allows(self, current: Option<u64>, when: i64) -> bool {
+    pub(crate) fn allows(self, current: Option<u64>, when: i64) -> bool {
         let current = current.map(|ms| ms as i64);
         !(self.nx && current.is_some()
             || self.xx && current.is_none()

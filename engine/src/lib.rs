@@ -1,9 +1,10 @@
 //! # memora-engine
 //!
 //! An in-process cache with Redis's data model: a lock-striped keyspace of binary-safe keys,
-//! Redis's string, list and key commands with their exact semantics and error texts, expiry (lazy
-//! on access plus an active sampling cycle), access metadata for LRU/LFU, statistics, and a
-//! command table with an `execute(argv)` entry point that answers like a Redis server.
+//! Redis's string, list, set, hash and key commands with their exact semantics and error
+//! texts, expiry (lazy on access plus an active sampling cycle, for keys and for hash fields),
+//! access metadata for LRU/LFU, statistics, and a command table with an `execute(argv)` entry
+//! point that answers like a Redis server.
 //!
 //! The engine opens no sockets and starts no threads unless asked (see
 //! [`EngineBuilder::background_maintenance`]); the reference server in `memora-server` puts
@@ -30,7 +31,8 @@
 //! # Components
 //! - [`Engine`] / [`EngineBuilder`]: the shared handle and its settings.
 //! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...), lists
-//!   ([`ListEnd`], [`LposOptions`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
+//!   ([`ListEnd`], [`LposOptions`], ...), sets and hashes ([`Engine::hset`], [`FieldValue`],
+//!   ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
@@ -51,6 +53,7 @@ mod engine;
 mod error;
 mod expire;
 mod glob;
+mod hashes;
 mod info;
 mod keys;
 mod keyspace;
@@ -74,6 +77,7 @@ pub use config::parse_memory;
 pub use engine::{DEFAULT_DATABASES, DEFAULT_PROTO_MAX_BULK_LEN, DEFAULT_STRIPES, Engine, EngineBuilder};
 pub use error::{Error, Result};
 pub use glob::glob_match;
+pub use hashes::FieldValue;
 pub use info::REDIS_COMPAT_VERSION;
 pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
 pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};

@@ -5,6 +5,7 @@
 //! form (what `SET k 42` or `INCR` produce) are kept as `i64` and printed back byte for byte.
 //! Collections (see `crate::types`) are always objects.
 
+use crate::types::hash::Hash;
 use crate::types::set::Set;
 
 /// The type of a key's value, as `TYPE` names it.
@@ -17,6 +18,8 @@ pub enum KeyType {
     Set,
     /// A list of strings.
     List,
+    /// A map of fields to values.
+    Hash,
 }
 
 impl KeyType {
@@ -26,12 +29,13 @@ impl KeyType {
             KeyType::String => "string",
             KeyType::Set => "set",
             KeyType::List => "list",
+            KeyType::Hash => "hash",
         }
     }
 
     /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<KeyType> {
-        [KeyType::String, KeyType::List, KeyType::Set]
+        [KeyType::String, KeyType::List, KeyType::Set, KeyType::Hash]
             .into_iter()
             .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
     }
@@ -50,6 +54,8 @@ pub(crate) enum Value {
     Set(Box<Set>),
     /// A list (boxed: the enum stays small for strings).
     List(Box<List>),
+    /// A hash.
+    Hash(Box<Hash>),
 }
 
 impl Value {
@@ -60,6 +66,7 @@ impl Value {
             Value::Int(n) => ValueRef::Int(*n),
             Value::Set(set) => ValueRef::Set(set),
             Value::List(list) => ValueRef::List(list),
+            Value::Hash(hash) => ValueRef::Hash(hash),
         }
     }
 }
@@ -75,6 +82,8 @@ pub(crate) enum ValueRef<'a> {
     Set(&'a Set),
     /// A list.
     List(&'a List),
+    /// A hash.
+    Hash(&'a Hash),
 }
 
 /// A string value as commands read it: bytes, or an integer kept as such.
@@ -96,6 +105,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
             ValueRef::Set(_) => KeyType::Set,
             ValueRef::List(_) => KeyType::List,
+            ValueRef::Hash(_) => KeyType::Hash,
         }
     }
 
@@ -107,6 +117,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Int(n) => Some(StringRef::Int(n)),
             ValueRef::Set(_) => None,
             ValueRef::List(_) => None,
+            ValueRef::Hash(_) => None,
         }
     }
 
@@ -136,6 +147,15 @@ impl<'a> ValueRef<'a> {
             ValueRef::Int(n) => Value::Int(n),
             ValueRef::Set(set) => Value::Set(Box::new(set.clone())),
             ValueRef::List(list) => Value::List(Box::new(list.clone())),
+            ValueRef::Hash(hash) => Value::Hash(Box::new(hash.clone())),
+        }
+    }
+
+    /// Does the value have parts that expire on their own (a hash with field TTLs)?
+    pub(crate) fn has_field_expiry(self) -> bool {
+        match self {
+            ValueRef::Hash(hash) => hash.has_ttls(),
+            ValueRef::Str(_) | ValueRef::Int(_) | ValueRef::Set(_) | ValueRef::List(_) => false,
         }
     }
 
@@ -151,11 +171,24 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(_) => "raw",
             ValueRef::Set(set) => set.encoding(),
             ValueRef::List(list) => list.encoding(),
+            ValueRef::Hash(hash) => hash.encoding(),
         }
     }
 }
 
 impl Value {
+    /// Removes the parts expired at `now_ms` (a hash's expired fields); returns how many, and
+    /// whether the value is left empty.
+    pub(crate) fn purge_expired_fields(&mut self, now_ms: u64) -> (usize, bool) {
+        match self {
+            Value::Hash(hash) => {
+                let purged = hash.purge_expired(now_ms);
+                (purged, hash.len() == 0)
+            }
+            Value::Str(_) | Value::Int(_) | Value::Set(_) | Value::List(_) => (0, false),
+        }
+    }
+
     /// Heap bytes the value owns (its allocations' capacities), for memory reporting.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
@@ -163,6 +196,7 @@ impl Value {
             Value::Int(_) => 0,
             Value::Set(set) => std::mem::size_of::<Set>() + set.heap_bytes(),
             Value::List(list) => size_of::<List>() + list.heap_bytes(),
+            Value::Hash(hash) => size_of::<Hash>() + hash.heap_bytes(),
         }
     }
 }

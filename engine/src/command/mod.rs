@@ -12,6 +12,7 @@
 pub(crate) mod args;
 mod blocking;
 mod connection;
+mod hashes;
 mod introspection;
 mod keys;
 mod lists;

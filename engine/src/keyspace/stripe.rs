@@ -185,6 +185,16 @@ impl Stripe {
         }
     }
 
+    /// Lists the entry at `pos` for the active expiry cycle without giving the key an expiry:
+    /// a hash whose fields have their own (see `volatile_at`).
+    pub(crate) fn list_volatile(&mut self, pos: u32) {
+        let slot = self.slot_mut(pos);
+        if slot.flags() & FLAG_IN_VOLATILE == 0 {
+            slot.set_flag(FLAG_IN_VOLATILE, true);
+            self.volatile.push(pos);
+        }
+    }
+
     /// Removes the entry at `pos` (whose key hashes to `hash`).
     pub(crate) fn remove(&mut self, hash: u64, pos: u32) -> Removed {
         self.index.remove(hash, pos);
@@ -209,13 +219,14 @@ impl Stripe {
         self.volatile.len()
     }
 
-    /// The position listed at `i` of the volatile list. If its entry no longer has an expiry
-    /// (or the slot is free), the listing is dropped and `None` returned, which keeps the list
-    /// bounded by the number of keys with an expiry plus the ones dropped since last sampled.
+    /// The position listed at `i` of the volatile list. If its entry no longer has an expiry,
+    /// nor fields with one (or the slot is free), the listing is dropped and `None` returned,
+    /// which keeps the list bounded by the number of keys with an expiry (or expiring fields)
+    /// plus the ones dropped since last sampled.
     pub(crate) fn volatile_at(&mut self, i: usize) -> Option<u32> {
         let pos = *self.volatile.get(i)?;
         let slot = self.slot(pos);
-        if slot.is_occupied() && slot.expire_at_ms().is_some() {
+        if slot.is_occupied() && (slot.expire_at_ms().is_some() || self.value(pos).has_field_expiry()) {
             return Some(pos);
         }
         self.volatile.swap_remove(i);

@@ -1,5 +1,6 @@
 //! Collection values: the data structures behind lists, hashes, sets and sorted sets, each
 //! with a compact form for small collections and a large form past configurable thresholds.
 
+pub(crate) mod hash;
 pub(crate) mod list;
 pub(crate) mod set;

@@ -249,7 +249,7 @@ impl PartialEq for Set {
 impl Eq for Set {}
 
 /// Appends `n` as an unsigned LEB128 varint.
-fn put_len(buf: &mut Vec<u8>, mut n: usize) {
+pub(super) fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;
@@ -264,7 +264,7 @@ fn put_len(buf: &mut Vec<u8>, mut n: usize) {
 /// The record (varint length, then bytes) starting at `at`: its bytes and where the next record
 /// starts. `None` when `at` does not start a well-formed record (never for offsets the set
 /// itself produced; possible for a client's made-up `SSCAN` cursor).
-fn read_record(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
+pub(super) fn read_record(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let (mut len, mut shift, mut i) = (0usize, 0u32, at);
     loop {
         let byte = *buf.get(i)?;
@@ -283,7 +283,7 @@ fn read_record(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
 }
 
 /// Records of `buf` from `at` on, with their offsets.
-fn records_from(buf: &[u8], at: usize) -> impl Iterator<Item = (usize, &[u8])> {
+pub(super) fn records_from(buf: &[u8], at: usize) -> impl Iterator<Item = (usize, &[u8])> {
     let mut next = Some(at);
     std::iter::from_fn(move || {
         let at = next?;
