@@ -25,7 +25,7 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 13] = [
+const ENGINE_PARAMS: [&str; 17] = [
     "appendonly",
     "databases",
     "hz",
@@ -39,11 +39,15 @@ const ENGINE_PARAMS: [&str; 13] = [
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
 ];
 
 /// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
 /// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 10] = [
+const ENGINE_SETTABLE: [&str; 14] = [
     "hz",
     "lfu-decay-time",
     "lfu-log-factor",
@@ -54,6 +58,10 @@ const ENGINE_SETTABLE: [&str; 10] = [
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
 ];
 
 /// A checked `CONFIG SET` change, applied once every pair has been checked.
@@ -107,6 +115,13 @@ impl Inner {
             "set-max-listpack-entries" => c.set_max_listpack_entries.load(Ordering::Relaxed).to_string(),
             "set-max-listpack-value" => c.set_max_listpack_value.load(Ordering::Relaxed).to_string(),
             "list-compress-depth" => c.list_compress_depth.load(Ordering::Relaxed).to_string(),
+            // The `ziplist` names are the pre-7.0 names of the same settings.
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                c.zset_max_listpack_entries.load(Ordering::Relaxed).to_string()
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                c.zset_max_listpack_value.load(Ordering::Relaxed).to_string()
+            }
             // `list-max-ziplist-size` is the pre-7.0 name of the same setting.
             "list-max-listpack-size" | "list-max-ziplist-size" => {
                 c.list_max_listpack_size.load(Ordering::Relaxed).to_string()
@@ -162,6 +177,14 @@ impl Inner {
                     };
                     target.store(n, Ordering::Relaxed);
                 })
+            }
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                Box::new(move |inner| inner.config.zset_max_listpack_entries.store(n, Ordering::Relaxed))
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                Box::new(move |inner| inner.config.zset_max_listpack_value.store(n, Ordering::Relaxed))
             }
             _ => return Err(set_failed(name, "can't set immutable config")),
         })

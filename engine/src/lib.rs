@@ -65,6 +65,7 @@ mod strings;
 pub mod test_utils;
 mod types;
 mod value;
+mod zsets;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{CommandFlags, CommandSpec, KeySpec};
@@ -80,6 +81,7 @@ pub use session::{Protocol, Session};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
 pub use value::KeyType;
+pub use zsets::{Aggregate, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions};
 
 /// The command table, in the order `COMMAND` lists it.
 pub fn commands() -> &'static [CommandSpec] {

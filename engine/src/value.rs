@@ -6,6 +6,7 @@
 //! Collections (see `crate::types`) are always objects.
 
 use crate::types::set::Set;
+use crate::types::zset::ZSet;
 
 /// The type of a key's value, as `TYPE` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +18,8 @@ pub enum KeyType {
     Set,
     /// A list of strings.
     List,
+    /// A set of distinct strings ordered by score.
+    ZSet,
 }
 
 impl KeyType {
@@ -26,12 +29,13 @@ impl KeyType {
             KeyType::String => "string",
             KeyType::Set => "set",
             KeyType::List => "list",
+            KeyType::ZSet => "zset",
         }
     }
 
     /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<KeyType> {
-        [KeyType::String, KeyType::List, KeyType::Set]
+        [KeyType::String, KeyType::List, KeyType::Set, KeyType::ZSet]
             .into_iter()
             .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
     }
@@ -50,6 +54,8 @@ pub(crate) enum Value {
     Set(Box<Set>),
     /// A list (boxed: the enum stays small for strings).
     List(Box<List>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -60,6 +66,7 @@ impl Value {
             Value::Int(n) => ValueRef::Int(*n),
             Value::Set(set) => ValueRef::Set(set),
             Value::List(list) => ValueRef::List(list),
+            Value::ZSet(zset) => ValueRef::ZSet(zset),
         }
     }
 }
@@ -75,6 +82,8 @@ pub(crate) enum ValueRef<'a> {
     Set(&'a Set),
     /// A list.
     List(&'a List),
+    /// A sorted set.
+    ZSet(&'a ZSet),
 }
 
 /// A string value as commands read it: bytes, or an integer kept as such.
@@ -96,6 +105,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(_) | ValueRef::Int(_) => KeyType::String,
             ValueRef::Set(_) => KeyType::Set,
             ValueRef::List(_) => KeyType::List,
+            ValueRef::ZSet(_) => KeyType::ZSet,
         }
     }
 
@@ -106,7 +116,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(bytes) => Some(StringRef::Bytes(bytes)),
             ValueRef::Int(n) => Some(StringRef::Int(n)),
             ValueRef::Set(_) => None,
-            ValueRef::List(_) => None,
+            ValueRef::List(_) | ValueRef::ZSet(_) => None,
         }
     }
 
@@ -136,6 +146,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Int(n) => Value::Int(n),
             ValueRef::Set(set) => Value::Set(Box::new(set.clone())),
             ValueRef::List(list) => Value::List(Box::new(list.clone())),
+            ValueRef::ZSet(zset) => Value::ZSet(Box::new(zset.clone())),
         }
     }
 
@@ -151,6 +162,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Str(_) => "raw",
             ValueRef::Set(set) => set.encoding(),
             ValueRef::List(list) => list.encoding(),
+            ValueRef::ZSet(zset) => zset.encoding(),
         }
     }
 }
@@ -163,6 +175,7 @@ impl Value {
             Value::Int(_) => 0,
             Value::Set(set) => std::mem::size_of::<Set>() + set.heap_bytes(),
             Value::List(list) => size_of::<List>() + list.heap_bytes(),
+            Value::ZSet(zset) => size_of::<ZSet>() + zset.heap_bytes(),
         }
     }
 }

@@ -588,6 +588,16 @@ const NEWER_THAN_7_0: &[(&str, &str, &str)] = &[
         "@info COMMAND INFO command|getkeys",
         "COMMAND GETKEYS arity -4 in 7.0, -3 since redis#11201 (7.2)",
     ),
+    (
+        "command info of every command",
+        "@info COMMAND INFO zrank",
+        "ZRANK arity 3 in 7.0, -3 since WITHSCORE (redis#11235, 7.2)",
+    ),
+    (
+        "command info of every command",
+        "@info COMMAND INFO zrevrank",
+        "ZREVRANK arity 3 in 7.0, -3 since WITHSCORE (redis#11235, 7.2)",
+    ),
 ];
 
 /// Mismatches that are known and explained: (scenario, line, reason). They are reported, not

@@ -3,3 +3,5 @@
 
 pub(crate) mod list;
 pub(crate) mod set;
+pub(crate) mod zset;
+pub(crate) mod zset_tree;
