@@ -520,8 +520,7 @@ impl Engine {
         let member = member.as_ref();
         self.with_zset(key.as_ref(), |zset| {
             let Some(zset) = zset else { return Ok(None) };
-            let Some(rank) = zset.rank(member) else { return Ok(None) };
-            let score = zset.score(member).unwrap_or(0.0);
+            let Some((rank, score)) = zset.rank(member) else { return Ok(None) };
             Ok(Some((if rev { zset.len() - 1 - rank } else { rank }, score)))
         })
     }

@@ -140,10 +140,12 @@ impl ZSet {
         }
     }
 
-    /// The 0-based ascending rank of `member`.
-    pub(crate) fn rank(&self, member: &[u8]) -> Option<usize> {
+    /// The 0-based ascending rank of `member`, with its score.
+    pub(crate) fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
         match self {
-            ZSet::Packed(packed) => packed.records().position(|r| r.member == member),
+            ZSet::Packed(packed) => {
+                packed.records().enumerate().find(|(_, r)| r.member == member).map(|(i, r)| (i, r.score))
+            }
             ZSet::Table(table) => table.rank(member),
         }
     }
@@ -376,13 +378,9 @@ impl Table {
         self.index.find(member_hash(member), |offset| self.member_at(offset) == member)
     }
 
-    /// Orders stored entries against `(score, member)`.
-    fn key_cmp<'a>(arena: &'a [u8], score: f64, member: &'a [u8]) -> impl Fn(Entry) -> Ordering + 'a {
-        move |entry| {
-            cmp_score(entry.score, score).then_with(|| {
-                read_record(arena, entry.offset as usize).map_or(&[][..], |r| r.member).cmp(member)
-            })
-        }
+    /// Compares the member at an arena offset with `member`.
+    fn member_cmp<'a>(arena: &'a [u8], member: &'a [u8]) -> impl Fn(u32) -> Ordering + 'a {
+        move |offset| read_record(arena, offset as usize).map_or(&[][..], |r| r.member).cmp(member)
     }
 
     fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>> {
@@ -390,10 +388,10 @@ impl Table {
             let old = self.score_at(offset);
             if old != score {
                 let Table { arena, tree, .. } = self;
-                tree.remove(offset, Table::key_cmp(arena, old, member));
+                tree.remove(Entry { score: old, offset }, Table::member_cmp(arena, member));
                 let at = offset as usize;
                 arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
-                tree.insert(Entry { score, offset }, Table::key_cmp(arena, score, member));
+                tree.insert(Entry { score, offset }, Table::member_cmp(arena, member));
             }
             return Ok(Some(old));
         }
@@ -404,7 +402,7 @@ impl Table {
         index.insert(member_hash(member), offset, |o| {
             member_hash(read_record(arena, o as usize).map_or(&[], |r| r.member))
         });
-        tree.insert(Entry { score, offset }, Table::key_cmp(arena, score, member));
+        tree.insert(Entry { score, offset }, Table::member_cmp(arena, member));
         Ok(None)
     }
 
@@ -417,7 +415,7 @@ impl Table {
         let (score, size) = (record.score, record.end - record.start);
         self.index.remove(hash, offset);
         let Table { arena, tree, .. } = self;
-        tree.remove(offset, Table::key_cmp(arena, score, member));
+        tree.remove(Entry { score, offset }, Table::member_cmp(arena, member));
         self.garbage += size;
         if self.arena.len() >= COMPACT_MIN_BYTES && self.garbage * 2 > self.arena.len() {
             self.compact();
@@ -425,11 +423,10 @@ impl Table {
         true
     }
 
-    fn rank(&self, member: &[u8]) -> Option<usize> {
+    fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
         let offset = self.find(member)?;
         let score = self.score_at(offset);
-        let cmp = Table::key_cmp(&self.arena, score, member);
-        Some(self.tree.count_where(|entry| cmp(entry) == Ordering::Less))
+        Some((self.tree.rank(score, Table::member_cmp(&self.arena, member)), score))
     }
 
     fn count_before(&self, probe: Probe<'_>) -> usize {
@@ -565,7 +562,7 @@ mod tests {
                     let all = ordered(&model);
                     assert_eq!(contents(&zset), all);
                     for (rank, (member, _)) in all.iter().enumerate().step_by(7) {
-                        assert_eq!(zset.rank(member), Some(rank));
+                        assert_eq!(zset.rank(member).map(|(r, _)| r), Some(rank));
                     }
                 }
             }
@@ -594,7 +591,7 @@ mod tests {
         assert_eq!(zset.encoding(), "listpack");
         assert_eq!(zset.insert(b"d", 0.5, limits), Ok(None));
         assert_eq!(zset.encoding(), "skiplist");
-        assert_eq!(zset.rank(b"a"), Some(3));
+        assert_eq!(zset.rank(b"a"), Some((3, 5.0)));
         let mut long = ZSet::new_for(1, 1, limits);
         assert_eq!(long.insert(b"longer", 1.0, limits), Ok(None));
         assert_eq!(long.encoding(), "skiplist");
@@ -608,8 +605,8 @@ mod tests {
         for i in (0..3_000).rev() {
             zset.insert(format!("{i:05}").as_bytes(), 1.0, limits).expect("insert");
         }
-        assert_eq!(zset.rank(b"00000"), Some(0));
-        assert_eq!(zset.rank(b"02999"), Some(2_999));
+        assert_eq!(zset.rank(b"00000"), Some((0, 1.0)));
+        assert_eq!(zset.rank(b"02999"), Some((2_999, 1.0)));
         assert_eq!(zset.count_before(Probe::LexBelow(b"01000")), 1_000);
         assert_eq!(zset.count_before(Probe::LexAtMost(b"01000")), 1_001);
         if let ZSet::Table(table) = &zset {

@@ -7,8 +7,8 @@
 //! entry at a rank, is found in one root-to-leaf descent: O(log n) with ~4 levels at 1M entries.
 //!
 //! Invariants:
-//! - every entry of child `i` is below `seps[i + 1]` and at or above `seps[i]` (`seps[0]` is
-//!   unused); a separator may name a removed member (its arena bytes stay until compaction,
+//! - every entry of child `i` is below separator `i + 1` and at or above separator `i` (the
+//!   first separator is unused); a separator may name a removed member (its arena bytes stay until compaction,
 //!   which rebuilds the tree);
 //! - `counts[i]` is the number of entries under child `i`;
 //! - removal merges a child that fell below `CAP / 4` with a neighbour when both fit in one
@@ -37,6 +37,36 @@ pub(crate) struct Entry {
 #[inline]
 pub(crate) fn cmp_score(a: f64, b: f64) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
+}
+
+/// How a key's member compares with the member at an arena offset (ties on score only).
+pub(crate) trait MemberCmp: Fn(u32) -> Ordering {}
+impl<T: Fn(u32) -> Ordering> MemberCmp for T {}
+
+/// The number of leading `(score, offset)` pairs below the key `(score, member)`, or at or
+/// below it when `inclusive`: a count over the scores alone, then, only when scores tie, a
+/// binary search on the members of the equal run.
+///
+/// The count is a branch-free pass rather than a binary search: its loads do not depend on
+/// each other, so a node's cache misses overlap instead of queueing (ZRANK on 1M members is
+/// bound by them).
+fn split_point(
+    scores: &[f64],
+    offsets: &[u32],
+    score: f64,
+    member: &impl MemberCmp,
+    inclusive: bool,
+) -> usize {
+    let lo = scores.iter().map(|&s| usize::from(s < score)).sum::<usize>();
+    if scores.get(lo).is_none_or(|&s| s != score) {
+        return lo;
+    }
+    let run = lo + scores[lo..].partition_point(|&s| s <= score);
+    lo + offsets[lo..run].partition_point(|&o| match member(o) {
+        Ordering::Less => true,
+        Ordering::Equal => inclusive,
+        Ordering::Greater => false,
+    })
 }
 
 /// A leaf: up to [`CAP`] entries, sorted.
@@ -68,6 +98,11 @@ impl Leaf {
             }
         }
         lo
+    }
+
+    /// Entries below the key.
+    fn position(&self, score: f64, member: &impl MemberCmp) -> usize {
+        split_point(&self.scores[..self.len], &self.offsets[..self.len], score, member, false)
     }
 
     fn insert_at(&mut self, at: usize, entry: Entry) {
@@ -104,30 +139,40 @@ impl Leaf {
     }
 }
 
-/// An inner node: children with their entry counts and lower bounds.
+/// An inner node: children with their entry counts and lower bounds, all in one allocation
+/// (one room spare for the moment between an insertion and the split it causes).
 #[derive(Debug, Clone)]
 struct Inner {
-    seps: Vec<Entry>,
-    counts: Vec<u32>,
-    children: Vec<Node>,
+    len: usize,
+    /// Separator scores and arena offsets, apart so that searches touch only the scores.
+    sep_scores: [f64; CAP + 1],
+    sep_offsets: [u32; CAP + 1],
+    counts: [u32; CAP + 1],
+    children: [Node; CAP + 1],
 }
 
 impl Inner {
     fn with_capacity() -> Box<Inner> {
         Box::new(Inner {
-            seps: Vec::with_capacity(CAP + 1),
-            counts: Vec::with_capacity(CAP + 1),
-            children: Vec::with_capacity(CAP + 1),
+            len: 0,
+            sep_scores: [0.0; CAP + 1],
+            sep_offsets: [0; CAP + 1],
+            counts: [0; CAP + 1],
+            children: std::array::from_fn(|_| Node::Empty),
         })
+    }
+
+    fn children(&self) -> &[Node] {
+        &self.children[..self.len]
     }
 
     /// The child whose range holds entries for which `pred` is the boundary: the number of
     /// separators (after the first) for which `pred` holds.
     fn child_for(&self, pred: &impl Fn(Entry) -> bool) -> usize {
-        let (mut lo, mut hi) = (1, self.seps.len());
+        let (mut lo, mut hi) = (1, self.len);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if pred(self.seps[mid]) {
+            if pred(self.sep(mid)) {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -136,47 +181,91 @@ impl Inner {
         lo - 1
     }
 
+    /// The child whose range holds the key.
+    fn child_for_key(&self, score: f64, member: &impl MemberCmp) -> usize {
+        let n = self.len.max(1);
+        split_point(&self.sep_scores[1..n], &self.sep_offsets[1..n], score, member, true)
+    }
+
+    /// Entries under the children before child `i`. Branch-free over every count, so the
+    /// loads do not wait for `i`.
+    fn count_before(&self, i: usize) -> usize {
+        self.counts.iter().enumerate().map(|(j, &c)| if j < i { c as usize } else { 0 }).sum()
+    }
+
+    fn sep(&self, at: usize) -> Entry {
+        Entry { score: self.sep_scores[at], offset: self.sep_offsets[at] }
+    }
+
     fn total(&self) -> usize {
-        self.counts.iter().map(|&c| c as usize).sum()
+        self.counts[..self.len].iter().map(|&c| c as usize).sum()
     }
 
     fn insert_child(&mut self, at: usize, sep: Entry, count: usize, child: Node) {
-        self.seps.insert(at, sep);
-        self.counts.insert(at, count as u32);
-        self.children.insert(at, child);
+        let n = self.len;
+        self.sep_scores.copy_within(at..n, at + 1);
+        self.sep_offsets.copy_within(at..n, at + 1);
+        self.counts.copy_within(at..n, at + 1);
+        self.children[at..=n].rotate_right(1);
+        self.sep_scores[at] = sep.score;
+        self.sep_offsets[at] = sep.offset;
+        self.counts[at] = count as u32;
+        self.children[at] = child;
+        self.len += 1;
     }
 
-    fn remove_child(&mut self, at: usize) -> (Entry, Node) {
-        self.counts.remove(at);
-        (self.seps.remove(at), self.children.remove(at))
+    fn remove_child(&mut self, at: usize) -> (Entry, usize, Node) {
+        let n = self.len;
+        let (sep, count) = (self.sep(at), self.counts[at] as usize);
+        let child = std::mem::replace(&mut self.children[at], Node::Empty);
+        self.sep_scores.copy_within(at + 1..n, at);
+        self.sep_offsets.copy_within(at + 1..n, at);
+        self.counts.copy_within(at + 1..n, at);
+        self.counts[n - 1] = 0;
+        self.children[at..n].rotate_left(1);
+        self.len -= 1;
+        (sep, count, child)
+    }
+
+    /// Moves the children from `at` on into a new node.
+    fn split_off(&mut self, at: usize) -> Box<Inner> {
+        let mut right = Inner::with_capacity();
+        while self.len > at {
+            let (sep, count, child) = self.remove_child(at);
+            let end = right.len;
+            right.insert_child(end, sep, count, child);
+        }
+        right
+    }
+
+    /// Appends every child of `other` (which sorts after this node's); `sep` is the real lower
+    /// bound of `other`'s first child.
+    fn append(&mut self, other: &mut Inner, sep: Entry) {
+        let mut first = true;
+        while other.len > 0 {
+            let (own, count, child) = other.remove_child(0);
+            let end = self.len;
+            self.insert_child(end, if first { sep } else { own }, count, child);
+            first = false;
+        }
     }
 
     /// Merges child `i` with a neighbour when it is small and both fit in one node.
     fn rebalance(&mut self, i: usize) {
-        if self.children.len() < 2 || self.children[i].width() >= MIN {
+        if self.len < 2 || self.children[i].width() >= MIN {
             return;
         }
-        let (left, right) = if i + 1 < self.children.len() { (i, i + 1) } else { (i - 1, i) };
+        let (left, right) = if i + 1 < self.len { (i, i + 1) } else { (i - 1, i) };
         if self.children[left].width() + self.children[right].width() > CAP {
             return;
         }
-        let right_count = self.counts[right];
-        let (sep, node) = self.remove_child(right);
-        self.counts[left] += right_count;
+        let (sep, right_count, node) = self.remove_child(right);
+        self.counts[left] += right_count as u32;
         match (&mut self.children[left], node) {
             (Node::Leaf(l), Node::Leaf(r)) => l.append(&r),
-            (Node::Inner(l), Node::Inner(mut r)) => {
-                // The right node's first separator is a placeholder; its real lower bound
-                // was this node's separator for it.
-                if let Some(first) = r.seps.first_mut() {
-                    *first = sep;
-                }
-                l.seps.append(&mut r.seps);
-                l.counts.append(&mut r.counts);
-                l.children.append(&mut r.children);
-            }
+            (Node::Inner(l), Node::Inner(mut r)) => l.append(&mut r, sep),
             // Siblings are always at the same depth.
-            (_, node) => self.insert_child(right, sep, right_count as usize, node),
+            (_, node) => self.insert_child(right, sep, right_count, node),
         }
     }
 }
@@ -185,6 +274,8 @@ impl Inner {
 enum Node {
     Leaf(Box<Leaf>),
     Inner(Box<Inner>),
+    /// A vacant child slot of an inner node (never reachable from the root).
+    Empty,
 }
 
 /// A placeholder for the unused first separator.
@@ -195,7 +286,8 @@ impl Node {
     fn width(&self) -> usize {
         match self {
             Node::Leaf(leaf) => leaf.len,
-            Node::Inner(inner) => inner.children.len(),
+            Node::Inner(inner) => inner.len,
+            Node::Empty => 0,
         }
     }
 
@@ -203,15 +295,20 @@ impl Node {
         match self {
             Node::Leaf(leaf) => leaf.len,
             Node::Inner(inner) => inner.total(),
+            Node::Empty => 0,
         }
     }
 
-    /// Inserts `entry`, which `cmp` compares stored entries with; returns the new right
+    /// Inserts `entry`, whose member `member` compares with stored ones; returns the new right
     /// sibling and its lower bound when the node split.
-    fn insert(&mut self, entry: Entry, cmp: &impl Fn(Entry) -> Ordering) -> Option<(Entry, Node)> {
+    fn insert(&mut self, entry: Entry, member: &impl MemberCmp) -> Option<(Entry, Node)> {
+        if let Node::Empty = self {
+            *self = Node::Leaf(Leaf::empty());
+        }
         match self {
+            Node::Empty => None,
             Node::Leaf(leaf) => {
-                let at = leaf.partition(&|e| cmp(e) == Ordering::Less);
+                let at = leaf.position(entry.score, member);
                 if leaf.len < CAP {
                     leaf.insert_at(at, entry);
                     return None;
@@ -227,32 +324,30 @@ impl Node {
                 Some((right.entry(0), Node::Leaf(right)))
             }
             Node::Inner(inner) => {
-                let i = inner.child_for(&|e| cmp(e) != Ordering::Greater);
+                let i = inner.child_for_key(entry.score, member);
                 inner.counts[i] += 1;
-                let (sep, right) = inner.children[i].insert(entry, cmp)?;
+                let (sep, right) = inner.children[i].insert(entry, member)?;
                 let right_count = right.count();
                 inner.counts[i] -= right_count as u32;
                 inner.insert_child(i + 1, sep, right_count, right);
-                if inner.children.len() <= CAP {
+                if inner.len <= CAP {
                     return None;
                 }
-                let mid = inner.children.len() / 2;
-                let mut right = Inner::with_capacity();
-                right.seps.extend(inner.seps.drain(mid..));
-                right.counts.extend(inner.counts.drain(mid..));
-                right.children.extend(inner.children.drain(mid..));
-                let sep = right.seps[0];
+                let right = inner.split_off(inner.len / 2);
+                let sep = right.sep(0);
                 Some((sep, Node::Inner(right)))
             }
         }
     }
 
-    /// Removes the entry with `offset`, which `cmp` compares stored entries with; returns
-    /// whether it was there.
-    fn remove(&mut self, offset: u32, cmp: &impl Fn(Entry) -> Ordering) -> bool {
+    /// Removes `entry`, whose member `member` compares with stored ones; returns whether it
+    /// was there.
+    fn remove(&mut self, entry: Entry, member: &impl MemberCmp) -> bool {
+        let offset = entry.offset;
         match self {
+            Node::Empty => false,
             Node::Leaf(leaf) => {
-                let at = leaf.partition(&|e| cmp(e) == Ordering::Less);
+                let at = leaf.position(entry.score, member);
                 if at < leaf.len && leaf.offsets[at] == offset {
                     leaf.remove_at(at);
                     return true;
@@ -260,8 +355,8 @@ impl Node {
                 false
             }
             Node::Inner(inner) => {
-                let i = inner.child_for(&|e| cmp(e) != Ordering::Greater);
-                if !inner.children[i].remove(offset, cmp) {
+                let i = inner.child_for_key(entry.score, member);
+                if !inner.children[i].remove(entry, member) {
                     return false;
                 }
                 inner.counts[i] -= 1;
@@ -271,13 +366,33 @@ impl Node {
         }
     }
 
+    /// Entries below the key `(score, member)`.
+    fn rank(&self, score: f64, member: &impl MemberCmp) -> usize {
+        match self {
+            Node::Empty => 0,
+            Node::Leaf(leaf) => {
+                // The key is present: when no other entry shares its score, its rank is the
+                // count of lower scores, and its offset need not be read.
+                let scores = &leaf.scores[..leaf.len];
+                let (below, at_most) = scores
+                    .iter()
+                    .fold((0, 0), |(b, a), &s| (b + usize::from(s < score), a + usize::from(s <= score)));
+                if at_most - below == 1 { below } else { leaf.position(score, member) }
+            }
+            Node::Inner(inner) => {
+                let i = inner.child_for_key(score, member);
+                inner.count_before(i) + inner.children[i].rank(score, member)
+            }
+        }
+    }
+
     fn count_where(&self, pred: &impl Fn(Entry) -> bool) -> usize {
         match self {
+            Node::Empty => 0,
             Node::Leaf(leaf) => leaf.partition(pred),
             Node::Inner(inner) => {
                 let i = inner.child_for(pred);
-                let before: usize = inner.counts[..i].iter().map(|&c| c as usize).sum();
-                before + inner.children[i].count_where(pred)
+                inner.count_before(i) + inner.children[i].count_where(pred)
             }
         }
     }
@@ -285,9 +400,10 @@ impl Node {
     /// Visits entries in order after skipping `skip` of them, until `f` returns false.
     fn visit(&self, mut skip: usize, f: &mut impl FnMut(Entry) -> bool) -> bool {
         match self {
+            Node::Empty => true,
             Node::Leaf(leaf) => (skip..leaf.len).all(|at| f(leaf.entry(at))),
             Node::Inner(inner) => {
-                for (child, &count) in inner.children.iter().zip(&inner.counts) {
+                for (child, &count) in inner.children().iter().zip(&inner.counts) {
                     if skip >= count as usize {
                         skip -= count as usize;
                         continue;
@@ -306,9 +422,10 @@ impl Node {
     /// false.
     fn visit_rev(&self, mut skip: usize, f: &mut impl FnMut(Entry) -> bool) -> bool {
         match self {
+            Node::Empty => true,
             Node::Leaf(leaf) => (0..leaf.len.saturating_sub(skip)).rev().all(|at| f(leaf.entry(at))),
             Node::Inner(inner) => {
-                for (child, &count) in inner.children.iter().zip(&inner.counts).rev() {
+                for (child, &count) in inner.children().iter().zip(&inner.counts).rev() {
                     if skip >= count as usize {
                         skip -= count as usize;
                         continue;
@@ -325,13 +442,10 @@ impl Node {
 
     fn heap_bytes(&self) -> usize {
         match self {
+            Node::Empty => 0,
             Node::Leaf(_) => size_of::<Leaf>(),
             Node::Inner(inner) => {
-                size_of::<Inner>()
-                    + inner.seps.capacity() * size_of::<Entry>()
-                    + inner.counts.capacity() * size_of::<u32>()
-                    + inner.children.capacity() * size_of::<Node>()
-                    + inner.children.iter().map(Node::heap_bytes).sum::<usize>()
+                size_of::<Inner>() + inner.children().iter().map(Node::heap_bytes).sum::<usize>()
             }
         }
     }
@@ -356,9 +470,9 @@ impl Tree {
         self.len
     }
 
-    /// Inserts `entry`; `cmp` orders a stored entry against it.
-    pub(crate) fn insert(&mut self, entry: Entry, cmp: impl Fn(Entry) -> Ordering) {
-        if let Some((sep, right)) = self.root.insert(entry, &cmp) {
+    /// Inserts `entry`; `member` compares its member with the one at an arena offset.
+    pub(crate) fn insert(&mut self, entry: Entry, member: impl MemberCmp) {
+        if let Some((sep, right)) = self.root.insert(entry, &member) {
             let left = std::mem::replace(&mut self.root, Node::Leaf(Leaf::empty()));
             let mut root = Inner::with_capacity();
             let left_count = left.count();
@@ -370,21 +484,27 @@ impl Tree {
         self.len += 1;
     }
 
-    /// Removes the entry for `offset`; `cmp` orders a stored entry against it. Returns whether
-    /// it was found.
-    pub(crate) fn remove(&mut self, offset: u32, cmp: impl Fn(Entry) -> Ordering) -> bool {
-        if !self.root.remove(offset, &cmp) {
+    /// Removes `entry`; `member` compares its member with the one at an arena offset. Returns
+    /// whether it was found.
+    pub(crate) fn remove(&mut self, entry: Entry, member: impl MemberCmp) -> bool {
+        if !self.root.remove(entry, &member) {
             return false;
         }
         self.len -= 1;
         while let Node::Inner(inner) = &mut self.root {
-            if inner.children.len() != 1 {
+            if inner.len != 1 {
                 break;
             }
-            let Some(child) = inner.children.pop() else { break };
+            let (_, _, child) = inner.remove_child(0);
             self.root = child;
         }
         true
+    }
+
+    /// The rank of the key `(score, member)`, which must be in the tree: the number of entries
+    /// below it.
+    pub(crate) fn rank(&self, score: f64, member: impl MemberCmp) -> usize {
+        self.root.rank(score, &member)
     }
 
     /// The number of entries for which `pred` holds; `pred` must hold for a prefix of the
@@ -428,15 +548,15 @@ impl Tree {
             let mut current = Inner::with_capacity();
             let mut first = NO_SEP;
             for (sep, count, node) in level {
-                if current.children.len() == BUILD_FILL {
+                if current.len == BUILD_FILL {
                     let full = std::mem::replace(&mut current, Inner::with_capacity());
                     let total = full.total();
                     parents.push((first, total, Node::Inner(full)));
                 }
-                if current.children.is_empty() {
+                if current.len == 0 {
                     first = sep;
                 }
-                let at = current.children.len();
+                let at = current.len;
                 current.insert_child(at, sep, count, node);
             }
             let total = current.total();
@@ -457,15 +577,16 @@ impl Tree {
     pub(crate) fn check(&self, cmp: &impl Fn(Entry, Entry) -> Ordering) {
         fn walk(node: &Node, out: &mut Vec<Entry>, depth: usize, depths: &mut Vec<usize>) -> usize {
             match node {
+                Node::Empty => panic!("an empty slot is reachable"),
                 Node::Leaf(leaf) => {
                     out.extend((0..leaf.len).map(|i| leaf.entry(i)));
                     depths.push(depth);
                     leaf.len
                 }
                 Node::Inner(inner) => {
-                    assert!(inner.children.len() <= CAP && !inner.children.is_empty());
+                    assert!(inner.len <= CAP && inner.len > 0);
                     let mut total = 0;
-                    for (child, &count) in inner.children.iter().zip(&inner.counts) {
+                    for (child, &count) in inner.children().iter().zip(&inner.counts) {
                         let n = walk(child, out, depth + 1, depths);
                         assert_eq!(n, count as usize, "child count");
                         total += n;
