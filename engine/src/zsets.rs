@@ -289,6 +289,9 @@ fn window(zset: &ZSet, range: &ZRangeOptions) -> (usize, usize, bool) {
             count = count.min(limit);
         }
     }
+    if count == 0 {
+        return (0, 0, range.rev);
+    }
     if range.rev { (hi - 1 - skip, count, true) } else { (lo + skip, count, false) }
 }
 
