@@ -332,8 +332,10 @@ impl Packed {
         self.len -= 1;
     }
 
-    /// Inserts a member known to be absent at its place in the order.
+    /// Inserts a member known to be absent at its place in the order. A score of `-0` is
+    /// stored as `0`, as Redis's listpack stores it (the text `-0` becomes the integer 0).
     fn insert(&mut self, member: &[u8], score: f64) {
+        let score = if score == 0.0 { 0.0 } else { score };
         let at = self
             .records()
             .find(|r| cmp_pair(r.score, r.member, score, member) == Ordering::Greater)
