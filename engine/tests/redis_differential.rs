@@ -4,7 +4,7 @@
 //!
 //! Two tests share one harness:
 //! - `hand_written_scenarios`: a table of scenarios covering every string, key, database,
-//!   connection, list, set and sorted set command Memora implements, with their edge cases
+//!   connection, list and sorted set command Memora implements, with their edge cases
 //!   (option clashes, bad integers, overflow, negative indexes, binary data, wrong arity,
 //!   unknown commands, ...).
 //! - `randomized_differential`: seeded random sequences over ten keys and four databases
