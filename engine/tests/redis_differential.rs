@@ -8,8 +8,8 @@
 //!   (option clashes, bad integers, overflow, negative indexes, binary data, wrong arity,
 //!   unknown commands, ...).
 //! - `randomized_differential`: seeded random sequences over ten keys and four databases
-//!   from the string and key command families; a mismatch prints the seed, the command index
-//!   and the commands before it.
+//!   from the string, key and sorted set command families; a mismatch prints the seed, the
+//!   command index and the commands before it.
 //!
 //! Each test starts its own `redis-server --port <free> --save '' --appendonly no` and stops it
 //! by PID when done, also on panic (the `RedisServer` guard). Without `redis-server` the tests
@@ -970,6 +970,10 @@ const UNIX_SECONDS: &[&str] = &["1", "4000000000", "4100000000", "0"];
 const UNIX_MILLIS: &[&str] = &["1", "4000000000000", "4100000000123", "0"];
 const PATTERNS: &[&str] = &["*", "k?", "k[0-4]", "*1*", "k\x00*", "nomatch", "K*"];
 const DATABASES: &[&str] = &["0", "1", "2", "3"];
+const ZMEMBERS: &[&str] =
+    &["a", "b", "c", "d", "e", "", "long-member-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"];
+const ZSCORES: &[&str] = &["1", "2", "-1", "0", "0.5", "2.5", "-0.25", "inf", "-inf", "abc", "1e3"];
+const ZBOUNDS: &[&str] = &["-inf", "+inf", "0", "(0", "1", "(1", "2.5", "(2.5", "x"];
 
 /// One random command and how to compare it.
 struct Step {
@@ -997,7 +1001,7 @@ impl Generator {
     fn step(&mut self) -> Step {
         let mut argv: Vec<&str> = Vec::new();
         let mut check = Check::Exact;
-        match self.rng.below(46) {
+        match self.rng.below(56) {
             0..=3 => argv.extend(["GET", self.key()]),
             4..=7 => self.set(&mut argv),
             8 => argv.extend(["SETNX", self.key(), self.value()]),
@@ -1077,6 +1081,7 @@ impl Generator {
             42 => argv.push(if self.rng.chance(10) { "FLUSHDB" } else { "DBSIZE" }),
             43 => argv.extend(["GETRANGE", self.key(), "0", "-1"]),
             44 => argv.extend(["EXISTS", self.key()]),
+            46..=55 => self.zset(&mut argv),
             _ => argv.extend(["INCRBY", self.key(), "1"]),
         }
         Step { argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(), check }
@@ -1098,6 +1103,69 @@ impl Generator {
                 7 => argv.extend(["PXAT", self.rng.pick(&["4000000000000", "0"])]),
                 _ => argv.push(self.rng.pick(&["FOO", "EX"])),
             }
+        }
+    }
+
+    /// A sorted set command. Scores sum exactly (halves, integers, infinities), so the order
+    /// in which a server adds them up does not show.
+    fn zset(&mut self, argv: &mut Vec<&'static str>) {
+        let (key, member) = (self.key(), self.rng.pick(ZMEMBERS));
+        match self.rng.below(14) {
+            0..=2 => {
+                argv.extend(["ZADD", key]);
+                for _ in 0..self.rng.below(3) {
+                    argv.push(self.rng.pick(&["NX", "XX", "GT", "LT", "CH", "INCR"]));
+                }
+                for _ in 0..1 + self.rng.below(3) {
+                    argv.extend([self.rng.pick(ZSCORES), self.rng.pick(ZMEMBERS)]);
+                }
+            }
+            3 => argv.extend(["ZREM", key, member, self.rng.pick(ZMEMBERS)]),
+            4 => argv.extend(["ZINCRBY", key, self.rng.pick(ZSCORES), member]),
+            5 => argv.extend([self.rng.pick(&["ZSCORE", "ZRANK", "ZREVRANK"]), key, member]),
+            6 => argv.extend([self.rng.pick(&["ZCARD", "ZPOPMIN", "ZPOPMAX"]), key]),
+            7 => argv.extend([
+                self.rng.pick(&["ZPOPMIN", "ZPOPMAX"]),
+                key,
+                self.rng.pick(&["0", "2", "10", "-1"]),
+            ]),
+            8 => {
+                argv.extend(["ZRANGE", key, self.rng.pick(INDEXES), self.rng.pick(INDEXES)]);
+                if self.rng.chance(50) {
+                    argv.push("REV");
+                }
+                if self.rng.chance(50) {
+                    argv.push("WITHSCORES");
+                }
+            }
+            9 => {
+                let command =
+                    self.rng.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZCOUNT", "ZREMRANGEBYSCORE"]);
+                argv.extend([command, key, self.rng.pick(ZBOUNDS), self.rng.pick(ZBOUNDS)]);
+                if command.contains("RANGEBY") && self.rng.chance(50) {
+                    argv.extend([
+                        "LIMIT",
+                        self.rng.pick(&["0", "1", "-1"]),
+                        self.rng.pick(&["1", "3", "-1"]),
+                    ]);
+                }
+            }
+            10 => argv.extend(["ZREMRANGEBYRANK", key, self.rng.pick(INDEXES), self.rng.pick(INDEXES)]),
+            11 => {
+                argv.extend([self.rng.pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), key, "2"]);
+                argv.extend([self.key(), self.key()]);
+                if argv[0] != "ZDIFFSTORE" && self.rng.chance(50) {
+                    argv.extend(["AGGREGATE", self.rng.pick(&["SUM", "MIN", "MAX"])]);
+                }
+            }
+            12 => argv.extend([
+                self.rng.pick(&["ZUNION", "ZINTER", "ZDIFF"]),
+                "2",
+                key,
+                self.key(),
+                "WITHSCORES",
+            ]),
+            _ => argv.extend(["ZMSCORE", key, member, self.rng.pick(ZMEMBERS)]),
         }
     }
 
