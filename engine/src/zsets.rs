@@ -664,6 +664,16 @@ impl Engine {
         Ok(compute(op, inputs.into_iter(), weights, aggregate))
     }
 
+    /// Checks that every one of `keys` is absent, a sorted set or a set (WRONGTYPE
+    /// otherwise), as the algebra commands require.
+    pub fn zalgebra_check_types<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<()> {
+        let mut locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        for key in keys {
+            check_algebra_type(locked.get(self.db, key.as_ref(), Lookup::QUIET).map(|f| f.value))?;
+        }
+        Ok(())
+    }
+
     /// `ZUNION`: every member of any of `keys` (sets count with score 1), its scores multiplied
     /// by the key's weight (default 1) and combined by `aggregate`.
     pub fn zunion<K: AsRef<[u8]>>(

@@ -387,11 +387,7 @@ fn zrandmember(s: &mut Session, argv: &[&[u8]]) -> Reply {
             let mut picked = s.engine_db().zrandmember(argv[1], 1)?;
             return Ok(Reply::bulk_or_null(picked.pop().map(|(m, _)| m)));
         }
-        let withscores = match argv.len() {
-            3 => false,
-            4 if is(argv[3], "withscores") => true,
-            _ => return Err(Error::Syntax),
-        };
+        // Redis's order: the count, then the option, then the count's range with scores.
         let count = parse_i64(argv[2])?;
         if count == i64::MIN {
             return Err(Error::msg(format!(
@@ -400,7 +396,12 @@ fn zrandmember(s: &mut Session, argv: &[&[u8]]) -> Reply {
                 i64::MAX
             )));
         }
-        if withscores && count < -(i64::MAX / 2) {
+        let withscores = match argv.len() {
+            3 => false,
+            4 if is(argv[3], "withscores") => true,
+            _ => return Err(Error::Syntax),
+        };
+        if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
             return Err(Error::msg("ERR value is out of range"));
         }
         let picked = s.engine_db().zrandmember(argv[1], count)?;
@@ -444,10 +445,22 @@ fn parse_algebra<'a>(
         return Err(Error::Syntax);
     }
     let keys = &argv[at + 1..at + 1 + numkeys];
+    parse_algebra_options(argv, at + 1 + numkeys, keys, command, store)
+}
+
+/// The options after the keys of an algebra command.
+fn parse_algebra_options<'a>(
+    argv: &'a [&'a [u8]],
+    from: usize,
+    keys: &'a [&'a [u8]],
+    command: AlgebraCommand,
+    store: bool,
+) -> Result<AlgebraArgs<'a>> {
+    let numkeys = keys.len();
     let mut parsed =
         AlgebraArgs { keys, weights: Vec::new(), aggregate: Aggregate::Sum, withscores: false, limit: 0 };
     let scored = matches!(command, AlgebraCommand::Union | AlgebraCommand::Inter);
-    let mut j = at + 1 + numkeys;
+    let mut j = from;
     while j < argv.len() {
         let (arg, left) = (argv[j], argv.len() - j);
         if scored && left > numkeys && is(arg, "weights") {
@@ -480,9 +493,31 @@ fn parse_algebra<'a>(
     Ok(parsed)
 }
 
+/// Parses an algebra command; Redis reports a key of the wrong type before a bad option, so
+/// a parse error that follows valid keys is preceded by a type check of those keys.
+fn parse_algebra_checked<'a>(
+    s: &Session,
+    argv: &'a [&'a [u8]],
+    at: usize,
+    command: AlgebraCommand,
+    store: bool,
+    name: &str,
+) -> Result<AlgebraArgs<'a>> {
+    let parsed = parse_algebra(argv, at, command, store, name);
+    if let Err(err) = &parsed
+        && let Ok(numkeys) = parse_i64(argv[at])
+        && numkeys >= 1
+        && let Some(keys) = usize::try_from(numkeys).ok().and_then(|n| argv.get(at + 1..at + 1 + n))
+        && !matches!(err, Error::Message(text) if text.starts_with("ERR at least 1 input key"))
+    {
+        s.engine_db().zalgebra_check_types(keys)?;
+    }
+    parsed
+}
+
 fn algebra(s: &mut Session, argv: &[&[u8]], command: AlgebraCommand, name: &str) -> Reply {
     reply_of((|| {
-        let args = parse_algebra(argv, 1, command, false, name)?;
+        let args = parse_algebra_checked(s, argv, 1, command, false, name)?;
         let engine = s.engine_db();
         let members = match command {
             AlgebraCommand::Union => engine.zunion(args.keys, &args.weights, args.aggregate)?,
@@ -498,7 +533,7 @@ fn algebra(s: &mut Session, argv: &[&[u8]], command: AlgebraCommand, name: &str)
 
 fn algebra_store(s: &mut Session, argv: &[&[u8]], command: AlgebraCommand, name: &str) -> Reply {
     count_reply((|| {
-        let args = parse_algebra(argv, 2, command, true, name)?;
+        let args = parse_algebra_checked(s, argv, 2, command, true, name)?;
         let engine = s.engine_db();
         match command {
             AlgebraCommand::Inter => engine.zinterstore(argv[1], args.keys, &args.weights, args.aggregate),
