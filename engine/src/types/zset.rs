@@ -673,7 +673,15 @@ mod tests {
         }
         assert_eq!(zset.len(), n);
         let per_member = zset.heap_bytes() as f64 / n as f64;
-        eprintln!("zset large form: {per_member:.1} bytes/member");
+        if let ZSet::Table(table) = &zset {
+            let part = |bytes: usize| bytes as f64 / n as f64;
+            eprintln!(
+                "zset large form: {per_member:.1} bytes/member (arena {:.1}, index {:.1}, tree {:.1})",
+                part(table.arena.capacity()),
+                part(table.index.allocation_size()),
+                part(table.tree.heap_bytes())
+            );
+        }
         assert!(per_member <= 88.0, "{per_member:.1} bytes a member");
     }
 }

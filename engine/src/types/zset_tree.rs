@@ -602,3 +602,90 @@ impl Tree {
         assert!(entries.windows(2).all(|w| cmp(w[0], w[1]) == Ordering::Less), "sorted");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries whose "member" is the offset itself, so ties order by offset.
+    fn cmp(a: Entry, b: Entry) -> Ordering {
+        cmp_score(a.score, b.score).then(a.offset.cmp(&b.offset))
+    }
+
+    fn member_of(offset: u32) -> impl Fn(u32) -> Ordering {
+        move |o| o.cmp(&offset)
+    }
+
+    fn contents(tree: &Tree) -> Vec<Entry> {
+        let mut out = Vec::new();
+        tree.visit(0, false, |e| {
+            out.push(e);
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn inserts_removes_ranks_and_merges_match_a_sorted_vec() {
+        let mut tree = Tree::default();
+        let mut model: Vec<Entry> = Vec::new();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for offset in 0..20_000u32 {
+            let entry = Entry { score: (next() % 50) as f64, offset };
+            tree.insert(entry, member_of(offset));
+            let at = model.partition_point(|e| cmp(*e, entry) == Ordering::Less);
+            model.insert(at, entry);
+        }
+        tree.check(&cmp);
+        assert_eq!(contents(&tree), model);
+        let full_bytes = tree.heap_bytes();
+        // Remove 98% in random order: merges must keep the nodes few and the tree valid.
+        while model.len() > 400 {
+            let entry = model.remove((next() % model.len() as u64) as usize);
+            assert!(tree.remove(entry, member_of(entry.offset)));
+            assert!(!tree.remove(entry, member_of(entry.offset)), "already gone");
+        }
+        tree.check(&cmp);
+        assert_eq!(contents(&tree), model);
+        assert!(tree.heap_bytes() * 10 < full_bytes, "{} of {full_bytes} bytes left", tree.heap_bytes());
+        for (rank, entry) in model.iter().enumerate() {
+            assert_eq!(tree.rank(entry.score, member_of(entry.offset)), rank);
+        }
+        assert_eq!(tree.count_where(|e| e.score < 10.0), model.iter().filter(|e| e.score < 10.0).count());
+        let mut rev = Vec::new();
+        tree.visit(model.len() - 1, true, |e| {
+            rev.push(e);
+            rev.len() < 50
+        });
+        assert_eq!(rev, model.iter().rev().take(50).copied().collect::<Vec<_>>());
+        while let Some(entry) = model.pop() {
+            assert!(tree.remove(entry, member_of(entry.offset)));
+        }
+        assert_eq!(tree.len(), 0);
+        tree.check(&cmp);
+    }
+
+    #[test]
+    fn ascending_inserts_pack_leaves_and_bulk_builds_are_valid() {
+        let mut tree = Tree::default();
+        for offset in 0..10_000u32 {
+            tree.insert(Entry { score: f64::from(offset), offset }, member_of(offset));
+        }
+        tree.check(&cmp);
+        // Full leaves when appending: about 10_000 / 64 leaves of 776 bytes.
+        assert!(tree.heap_bytes() < 10_000 / CAP * 900 + 64 * 1024, "{}", tree.heap_bytes());
+        let built = Tree::from_sorted(contents(&tree).into_iter());
+        built.check(&cmp);
+        assert_eq!(contents(&built), contents(&tree));
+        assert_eq!(built.rank(5_000.0, member_of(5_000)), 5_000);
+        let empty = Tree::from_sorted(std::iter::empty());
+        assert_eq!(empty.len(), 0);
+        empty.check(&cmp);
+    }
+}
