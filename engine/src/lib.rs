@@ -1,9 +1,10 @@
 //! # memora-engine
 //!
 //! An in-process cache with Redis's data model: a lock-striped keyspace of binary-safe keys,
-//! Redis's string, list and key commands with their exact semantics and error texts, expiry (lazy
-//! on access plus an active sampling cycle), access metadata for LRU/LFU, statistics, and a
-//! command table with an `execute(argv)` entry point that answers like a Redis server.
+//! Redis's string, list, set, sorted set and key commands with their exact semantics and error
+//! texts, expiry (lazy on access plus an active sampling cycle), access metadata for LRU/LFU,
+//! statistics, and a command table with an `execute(argv)` entry point that answers like a
+//! Redis server.
 //!
 //! The engine opens no sockets and starts no threads unless asked (see
 //! [`EngineBuilder::background_maintenance`]); the reference server in `memora-server` puts
@@ -30,7 +31,9 @@
 //! # Components
 //! - [`Engine`] / [`EngineBuilder`]: the shared handle and its settings.
 //! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...), lists
-//!   ([`ListEnd`], [`LposOptions`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
+//!   ([`ListEnd`], [`LposOptions`], ...), sets, sorted sets ([`ZAddOptions`],
+//!   [`ZRangeOptions`], [`ScoreBound`], [`LexBound`], [`Aggregate`], ...) and keys
+//!   ([`ExpireCondition`], [`ScanOptions`], ...).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
