@@ -437,3 +437,125 @@ fn large_sets_match_the_model() {
         }
     }
 }
+
+/// Command names the robustness run draws from.
+const NAMES: &[&str] = &[
+    "ZADD",
+    "ZINCRBY",
+    "ZREM",
+    "ZSCORE",
+    "ZMSCORE",
+    "ZCARD",
+    "ZCOUNT",
+    "ZLEXCOUNT",
+    "ZRANK",
+    "ZREVRANK",
+    "ZRANGE",
+    "ZRANGESTORE",
+    "ZREVRANGE",
+    "ZRANGEBYSCORE",
+    "ZREVRANGEBYSCORE",
+    "ZRANGEBYLEX",
+    "ZREVRANGEBYLEX",
+    "ZREMRANGEBYRANK",
+    "ZREMRANGEBYSCORE",
+    "ZREMRANGEBYLEX",
+    "ZPOPMIN",
+    "ZPOPMAX",
+    "ZMPOP",
+    "ZRANDMEMBER",
+    "ZUNION",
+    "ZINTER",
+    "ZDIFF",
+    "ZUNIONSTORE",
+    "ZINTERSTORE",
+    "ZDIFFSTORE",
+    "ZINTERCARD",
+    "ZSCAN",
+    "SADD",
+    "SET",
+];
+
+/// Argument tokens: keys, numbers, bounds, options.
+const TOKENS: &[&str] = &[
+    "k0",
+    "k1",
+    "k2",
+    "0",
+    "1",
+    "2",
+    "3",
+    "-1",
+    "-2",
+    "100",
+    "-100",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "0.5",
+    "inf",
+    "-inf",
+    "+inf",
+    "(1",
+    "(inf",
+    "[a",
+    "(b",
+    "-",
+    "+",
+    "a",
+    "b",
+    "c",
+    "",
+    "nan",
+    "x",
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "CH",
+    "INCR",
+    "WITHSCORES",
+    "WITHSCORE",
+    "LIMIT",
+    "BYSCORE",
+    "BYLEX",
+    "REV",
+    "WEIGHTS",
+    "AGGREGATE",
+    "SUM",
+    "MIN",
+    "MAX",
+    "COUNT",
+    "MATCH",
+    "*",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Arbitrary argument lists never panic, and no key is left holding an empty sorted set.
+    #[test]
+    fn arbitrary_arguments_never_panic(
+        commands in proptest::collection::vec(
+            (0..NAMES.len(), 0..5usize, proptest::collection::vec(0..TOKENS.len(), 0..9)),
+            1..40,
+        ),
+        tiny in any::<bool>(),
+    ) {
+        let engine = Engine::new();
+        let mut s = Session::new(&engine);
+        if tiny {
+            run(&mut s, &args(&["CONFIG", "SET", "zset-max-listpack-entries", "2"]));
+        }
+        for (name, first, tokens) in &commands {
+            // A key first (or a numkeys for the commands that start with one).
+            let mut argv = vec![NAMES[*name].to_string(), ["k0", "k1", "k2", "1", "2"][*first].to_string()];
+            argv.extend(tokens.iter().map(|&t| TOKENS[t].to_string()));
+            let _ = run(&mut s, &argv);
+            for key in ["k0", "k1", "k2"] {
+                if run(&mut s, &args(&["TYPE", key])) == Reply::simple("zset") {
+                    prop_assert_ne!(run(&mut s, &args(&["ZCARD", key])), Reply::Integer(0));
+                }
+            }
+        }
+    }
+}
