@@ -1,19 +1,19 @@
 //! [`Tree`]: the order-statistic B+tree behind large sorted sets.
 //!
 //! Entries are `(score, arena offset)` pairs kept sorted by `(score, member bytes)`; the member
-//! bytes live in the sorted set's arena (see `zset_table.rs`) and are read only to break score
-//! ties. Leaves hold up to [`CAP`] entries in two fixed arrays (12 bytes an entry); inner nodes
-//! hold up to [`CAP`] children with each child's entry count and lower bound, so a rank, or the
-//! entry at a rank, is found in one root-to-leaf descent: O(log n) with ~4 levels at 1M entries.
+//! bytes live in the sorted set's arena (see `zset.rs`) and are read only to break score ties.
+//! Leaves hold up to [`CAP`] entries in two fixed arrays (12 bytes an entry); inner nodes hold
+//! up to [`CAP`] children with each child's entry count and lower bound, so a rank, or the
+//! entry at a rank, is found in one root-to-leaf descent: O(log n), 4 levels at 1M entries.
 //!
 //! Invariants:
 //! - every entry of child `i` is below separator `i + 1` and at or above separator `i` (the
-//!   first separator is unused); a separator may name a removed member (its arena bytes stay until compaction,
-//!   which rebuilds the tree);
-//! - `counts[i]` is the number of entries under child `i`;
+//!   first separator is unused); a separator may name a removed member, whose arena bytes stay
+//!   until compaction, which rebuilds the tree;
+//! - `counts[i]` is the number of entries under child `i`; all leaves are at one depth;
 //! - removal merges a child that fell below `CAP / 4` with a neighbour when both fit in one
-//!   node, so nodes stay at least a quarter full on average pairs; an inner root with one child
-//!   is replaced by that child.
+//!   node, so of two neighbours at most one is under a quarter full unless both fit in one
+//!   node; an inner root with one child is replaced by that child.
 
 use std::cmp::Ordering;
 
