@@ -1244,5 +1244,59 @@ def test_hashes_resp3(port, r, k):
         assert c.hgetall(k("h")) == {"a": "1", "b": "2"}
         pairs = c.execute_command("HRANDFIELD", k("h"), "2", "WITHVALUES")
         assert sorted(map(tuple, pairs)) == [("a", "1"), ("b", "2")]
+def test_zsets_basic(r, k):
+    z = k("z")
+    assert r.zadd(z, {"a": 1, "b": 2.5, "c": 0.1}) == 3
+    assert r.zadd(z, {"a": 5}, ch=True) == 1
+    assert r.zscore(z, "c") == 0.1
+    assert r.zmscore(z, ["a", "nope"]) == [5.0, None]
+    assert r.zcard(z) == 3
+    assert r.zrange(z, 0, -1, withscores=True) == [("c", 0.1), ("b", 2.5), ("a", 5.0)]
+    assert r.zrevrange(z, 0, 0) == ["a"]
+    assert r.zrangebyscore(z, "(0.1", "+inf") == ["b", "a"]
+    assert r.zrank(z, "a") == 2 and r.zrevrank(z, "a") == 0
+    assert r.zincrby(z, -10, "a") == -5.0
+    assert r.zcount(z, "-inf", "(0.1") == 1
+    assert r.type(z) == "zset"
+    assert r.object("encoding", z) == "listpack"
+    expect_error(
+        r.execute_command, "ZADD", z, "NX", "XX", 1, "a", message="XX and NX options at the same time are not compatible"
+    )
+    r.set(k("str"), "v")
+    expect_error(r.zadd, k("str"), {"x": 1}, message="WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+def test_zsets_ranges_store_pop_and_scan(r, k):
+    a, b = k("a"), k("b")
+    r.zadd(a, {"x": 1, "y": 2, "z": 3})
+    r.zadd(b, {"y": 10, "z": 20, "w": 30})
+    assert r.zunionstore(k("d"), [a, b]) == 4
+    assert r.zrange(k("d"), 0, -1, withscores=True) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
+    assert r.zinterstore(k("d"), {a: 2, b: 1}, aggregate="MIN") == 2
+    assert r.zrange(k("d"), 0, -1, withscores=True) == [("y", 4.0), ("z", 6.0)]
+    assert r.zinterstore(k("d"), [a, k("missing")]) == 0
+    assert r.exists(k("d")) == 0
+    assert r.zpopmin(a) == [("x", 1.0)]
+    assert r.zpopmax(b, 2) == [("w", 30.0), ("z", 20.0)]
+    assert r.zremrangebyscore(a, "-inf", "+inf") == 2
+    assert r.exists(a) == 0
+    lex = k("lex")
+    r.zadd(lex, {m: 0 for m in "abcde"})
+    assert r.zrangebylex(lex, "(a", "[c") == ["b", "c"]
+    assert r.zlexcount(lex, "-", "+") == 5
+    big = k("big")
+    r.zadd(big, {f"m{n}": n for n in range(500)})
+    assert r.object("encoding", big) == "skiplist"
+    assert r.zrank(big, "m321") == 321
+    assert dict(r.zscan_iter(big, count=37)) == {f"m{n}": float(n) for n in range(500)}
+
+
+def test_zsets_resp3(port, r, k):
+    c = make_client(port, protocol=3)
+    try:
+        c.zadd(k("z"), {"x": 1.5, "y": 2})
+        assert c.zscore(k("z"), "x") == 1.5
+        assert c.execute_command("ZRANGE", k("z"), 0, -1, "WITHSCORES") == [["x", 1.5], ["y", 2.0]]
+        assert c.execute_command("ZPOPMIN", k("z")) == ["x", 1.5]
     finally:
         c.close()

@@ -25,7 +25,7 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 17] = [
+const ENGINE_PARAMS: [&str; 21] = [
     "appendonly",
     "databases",
     "hash-max-listpack-entries",
@@ -43,11 +43,15 @@ const ENGINE_PARAMS: [&str; 17] = [
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
 ];
 
 /// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
 /// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 14] = [
+const ENGINE_SETTABLE: [&str; 18] = [
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "hash-max-ziplist-entries",
@@ -62,6 +66,10 @@ const ENGINE_SETTABLE: [&str; 14] = [
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
 ];
 
 /// A checked `CONFIG SET` change, applied once every pair has been checked.
@@ -121,6 +129,12 @@ impl Inner {
             }
             "hash-max-listpack-value" | "hash-max-ziplist-value" => {
                 c.hash_max_listpack_value.load(Ordering::Relaxed).to_string()
+            }
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                c.zset_max_listpack_entries.load(Ordering::Relaxed).to_string()
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                c.zset_max_listpack_value.load(Ordering::Relaxed).to_string()
             }
             // `list-max-ziplist-size` is the pre-7.0 name of the same setting.
             "list-max-listpack-size" | "list-max-ziplist-size" => {
@@ -185,6 +199,14 @@ impl Inner {
             "hash-max-listpack-value" | "hash-max-ziplist-value" => {
                 let n = parse_int(name, value, 0, i64::MAX)? as u64;
                 Box::new(move |inner| inner.config.hash_max_listpack_value.store(n, Ordering::Relaxed))
+            }
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                Box::new(move |inner| inner.config.zset_max_listpack_entries.store(n, Ordering::Relaxed))
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                let n = parse_int(name, value, 0, i64::MAX)? as u64;
+                Box::new(move |inner| inner.config.zset_max_listpack_value.store(n, Ordering::Relaxed))
             }
             _ => return Err(set_failed(name, "can't set immutable config")),
         })

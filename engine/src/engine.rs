@@ -18,6 +18,7 @@ use crate::stats::StatsCounters;
 use crate::types::hash::HashLimits;
 use crate::types::list::ListConfig;
 use crate::types::set::SetLimits;
+use crate::types::zset::ZSetLimits;
 
 /// Default number of stripes per database.
 pub const DEFAULT_STRIPES: usize = 128;
@@ -50,6 +51,7 @@ pub struct EngineBuilder {
     lfu: LfuTuning,
     set_limits: SetLimits,
     hash_limits: HashLimits,
+    zset_limits: ZSetLimits,
     list: ListConfig,
 }
 
@@ -65,6 +67,7 @@ impl Default for EngineBuilder {
             lfu: LfuTuning { log_factor: 10, decay_minutes: 1 },
             set_limits: SetLimits::DEFAULT,
             hash_limits: HashLimits::DEFAULT,
+            zset_limits: ZSetLimits::DEFAULT,
             list: ListConfig::default(),
         }
     }
@@ -138,6 +141,13 @@ impl EngineBuilder {
         self
     }
 
+    /// When a sorted set leaves its compact form (Redis's `zset-max-listpack-entries` and
+    /// `zset-max-listpack-value`); defaults 128 and 64 bytes.
+    pub fn zset_limits(mut self, listpack_entries: usize, listpack_value: usize) -> Self {
+        self.zset_limits = ZSetLimits { listpack_entries, listpack_value };
+        self
+    }
+
     /// Node size limit of lists (Redis's `list-max-listpack-size`): negative `-1..=-5` caps a
     /// node at 4, 8, 16, 32 or 64 KiB (below -5 counts as -5), positive caps its entry count
     /// (0 counts as 1). Default -2 (8 KiB).
@@ -172,6 +182,8 @@ impl EngineBuilder {
                 set_max_listpack_value: AtomicU64::new(self.set_limits.listpack_value as u64),
                 hash_max_listpack_entries: AtomicU64::new(self.hash_limits.listpack_entries as u64),
                 hash_max_listpack_value: AtomicU64::new(self.hash_limits.listpack_value as u64),
+                zset_max_listpack_entries: AtomicU64::new(self.zset_limits.listpack_entries as u64),
+                zset_max_listpack_value: AtomicU64::new(self.zset_limits.listpack_value as u64),
                 list_max_listpack_size: AtomicI32::new(self.list.fill),
                 list_compress_depth: AtomicU32::new(self.list.depth as u32),
             },
@@ -206,6 +218,8 @@ pub(crate) struct RuntimeConfig {
     pub(crate) hash_max_listpack_entries: AtomicU64,
     /// `hash-max-listpack-value` (alias `hash-max-ziplist-value`).
     pub(crate) hash_max_listpack_value: AtomicU64,
+    pub(crate) zset_max_listpack_entries: AtomicU64,
+    pub(crate) zset_max_listpack_value: AtomicU64,
     /// `list-max-listpack-size` as set (normalized when read, see [`normalize_list_fill`]).
     pub(crate) list_max_listpack_size: AtomicI32,
     /// `list-compress-depth`.
@@ -271,6 +285,15 @@ impl Inner {
         HashLimits {
             listpack_entries: load(&self.config.hash_max_listpack_entries),
             listpack_value: load(&self.config.hash_max_listpack_value),
+        }
+    }
+
+    /// Current sorted set representation thresholds.
+    pub(crate) fn zset_limits(&self) -> ZSetLimits {
+        let load = |a: &AtomicU64| usize::try_from(a.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+        ZSetLimits {
+            listpack_entries: load(&self.config.zset_max_listpack_entries),
+            listpack_value: load(&self.config.zset_max_listpack_value),
         }
     }
 

@@ -1,10 +1,10 @@
 //! # memora-engine
 //!
 //! An in-process cache with Redis's data model: a lock-striped keyspace of binary-safe keys,
-//! Redis's string, list, set, hash and key commands with their exact semantics and error
-//! texts, expiry (lazy on access plus an active sampling cycle, for keys and for hash fields),
-//! access metadata for LRU/LFU, statistics, and a command table with an `execute(argv)` entry
-//! point that answers like a Redis server.
+//! Redis's string, list, set, hash, sorted set and key commands with their exact semantics
+//! and error texts, expiry (lazy on access plus an active sampling cycle, for keys and for
+//! hash fields), access metadata for LRU/LFU, statistics, and a command table with an
+//! `execute(argv)` entry point that answers like a Redis server.
 //!
 //! The engine opens no sockets and starts no threads unless asked (see
 //! [`EngineBuilder::background_maintenance`]); the reference server in `memora-server` puts
@@ -31,8 +31,9 @@
 //! # Components
 //! - [`Engine`] / [`EngineBuilder`]: the shared handle and its settings.
 //! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...), lists
-//!   ([`ListEnd`], [`LposOptions`], ...), sets and hashes ([`Engine::hset`], [`FieldValue`],
-//!   ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
+//!   ([`ListEnd`], [`LposOptions`], ...), sets, hashes ([`Engine::hset`], [`FieldValue`], ...),
+//!   sorted sets ([`ZAddOptions`], [`ZRangeOptions`], [`ScoreBound`], [`LexBound`],
+//!   [`Aggregate`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
@@ -69,6 +70,7 @@ mod strings;
 pub mod test_utils;
 mod types;
 mod value;
+mod zsets;
 
 pub use blocking::BlockedCommand;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -86,6 +88,7 @@ pub use session::{Execution, Protocol, Session};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
 pub use value::KeyType;
+pub use zsets::{Aggregate, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions};
 
 /// The command table, in the order `COMMAND` lists it.
 pub fn commands() -> &'static [CommandSpec] {

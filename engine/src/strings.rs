@@ -323,16 +323,17 @@ impl Engine {
         // As a client would send it: the shortest text that reads back as `delta`.
         let text = format!("{delta}");
         let delta = LongDouble::parse(text.as_bytes()).ok_or(Error::NotFloat)?;
-        self.incr_by_long_double(key.as_ref(), delta)
+        self.incr_by_long_double(key.as_ref(), Some(delta))
     }
 
     /// `INCRBYFLOAT` with the increment as text (parsed as Redis parses it).
     pub(crate) fn incr_by_float_text(&self, key: &[u8], delta: &[u8]) -> Result<Vec<u8>> {
-        let delta = LongDouble::parse(delta).ok_or(Error::NotFloat)?;
-        self.incr_by_long_double(key, delta)
+        self.incr_by_long_double(key, LongDouble::parse(delta))
     }
 
-    fn incr_by_long_double(&self, key: &[u8], delta: LongDouble) -> Result<Vec<u8>> {
+    /// The increment is checked after the key's type and value, as Redis checks them
+    /// (`INCRBYFLOAT zset abc` is WRONGTYPE).
+    fn incr_by_long_double(&self, key: &[u8], delta: Option<LongDouble>) -> Result<Vec<u8>> {
         let mut set = self.inner.write_set([(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let current = match entry.value().map(ValueRef::as_string) {
@@ -341,7 +342,7 @@ impl Engine {
             Some(Some(StringRef::Int(n))) => LongDouble::from_i64(n),
             Some(Some(StringRef::Bytes(bytes))) => LongDouble::parse(bytes).ok_or(Error::NotFloat)?,
         };
-        let sum = current.add(delta);
+        let sum = current.add(delta.ok_or(Error::NotFloat)?);
         if !sum.is_finite() {
             return Err(Error::NanOrInfinity);
         }

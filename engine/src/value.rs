@@ -7,6 +7,7 @@
 
 use crate::types::hash::Hash;
 use crate::types::set::Set;
+use crate::types::zset::ZSet;
 
 /// The type of a key's value, as `TYPE` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +21,8 @@ pub enum KeyType {
     List,
     /// A map of fields to values.
     Hash,
+    /// A set of distinct strings ordered by score.
+    ZSet,
 }
 
 impl KeyType {
@@ -30,12 +33,13 @@ impl KeyType {
             KeyType::Set => "set",
             KeyType::List => "list",
             KeyType::Hash => "hash",
+            KeyType::ZSet => "zset",
         }
     }
 
     /// Parses a type name as `SCAN ... TYPE` takes it (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<KeyType> {
-        [KeyType::String, KeyType::List, KeyType::Set, KeyType::Hash]
+        [KeyType::String, KeyType::List, KeyType::Set, KeyType::Hash, KeyType::ZSet]
             .into_iter()
             .find(|t| name.eq_ignore_ascii_case(t.name().as_bytes()))
     }
@@ -56,6 +60,8 @@ pub(crate) enum Value {
     List(Box<List>),
     /// A hash.
     Hash(Box<Hash>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -67,6 +73,7 @@ impl Value {
             Value::Set(set) => ValueRef::Set(set),
             Value::List(list) => ValueRef::List(list),
             Value::Hash(hash) => ValueRef::Hash(hash),
+            Value::ZSet(zset) => ValueRef::ZSet(zset),
         }
     }
 }
@@ -84,6 +91,8 @@ pub(crate) enum ValueRef<'a> {
     List(&'a List),
     /// A hash.
     Hash(&'a Hash),
+    /// A sorted set.
+    ZSet(&'a ZSet),
 }
 
 /// A string value as commands read it: bytes, or an integer kept as such.
@@ -106,6 +115,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Set(_) => KeyType::Set,
             ValueRef::List(_) => KeyType::List,
             ValueRef::Hash(_) => KeyType::Hash,
+            ValueRef::ZSet(_) => KeyType::ZSet,
         }
     }
 
@@ -115,9 +125,7 @@ impl<'a> ValueRef<'a> {
         match self {
             ValueRef::Str(bytes) => Some(StringRef::Bytes(bytes)),
             ValueRef::Int(n) => Some(StringRef::Int(n)),
-            ValueRef::Set(_) => None,
-            ValueRef::List(_) => None,
-            ValueRef::Hash(_) => None,
+            ValueRef::Set(_) | ValueRef::List(_) | ValueRef::Hash(_) | ValueRef::ZSet(_) => None,
         }
     }
 
@@ -148,6 +156,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Set(set) => Value::Set(Box::new(set.clone())),
             ValueRef::List(list) => Value::List(Box::new(list.clone())),
             ValueRef::Hash(hash) => Value::Hash(Box::new(hash.clone())),
+            ValueRef::ZSet(zset) => Value::ZSet(Box::new(zset.clone())),
         }
     }
 
@@ -155,7 +164,11 @@ impl<'a> ValueRef<'a> {
     pub(crate) fn has_field_expiry(self) -> bool {
         match self {
             ValueRef::Hash(hash) => hash.has_ttls(),
-            ValueRef::Str(_) | ValueRef::Int(_) | ValueRef::Set(_) | ValueRef::List(_) => false,
+            ValueRef::Str(_)
+            | ValueRef::Int(_)
+            | ValueRef::Set(_)
+            | ValueRef::List(_)
+            | ValueRef::ZSet(_) => false,
         }
     }
 
@@ -172,6 +185,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Set(set) => set.encoding(),
             ValueRef::List(list) => list.encoding(),
             ValueRef::Hash(hash) => hash.encoding(),
+            ValueRef::ZSet(zset) => zset.encoding(),
         }
     }
 }
@@ -185,7 +199,7 @@ impl Value {
                 let purged = hash.purge_expired(now_ms);
                 (purged, hash.len() == 0)
             }
-            Value::Str(_) | Value::Int(_) | Value::Set(_) | Value::List(_) => (0, false),
+            Value::Str(_) | Value::Int(_) | Value::Set(_) | Value::List(_) | Value::ZSet(_) => (0, false),
         }
     }
 
@@ -197,6 +211,7 @@ impl Value {
             Value::Set(set) => std::mem::size_of::<Set>() + set.heap_bytes(),
             Value::List(list) => size_of::<List>() + list.heap_bytes(),
             Value::Hash(hash) => size_of::<Hash>() + hash.heap_bytes(),
+            Value::ZSet(zset) => size_of::<ZSet>() + zset.heap_bytes(),
         }
     }
 }

@@ -3,12 +3,13 @@
 //! content, error replies by their full text.
 //!
 //! Two tests share one harness:
-//! - `hand_written_scenarios`: a table of scenarios covering every string, key, database and
-//!   connection command Memora implements, with their edge cases (option clashes, bad
-//!   integers, overflow, negative indexes, binary data, wrong arity, unknown commands, ...).
+//! - `hand_written_scenarios`: a table of scenarios covering every string, key, database,
+//!   connection, list and sorted set command Memora implements, with their edge cases
+//!   (option clashes, bad integers, overflow, negative indexes, binary data, wrong arity,
+//!   unknown commands, ...).
 //! - `randomized_differential`: seeded random sequences over ten keys and four databases
-//!   from the string and key command families; a mismatch prints the seed, the command index
-//!   and the commands before it.
+//!   from the string, key and sorted set command families; a mismatch prints the seed, the
+//!   command index and the commands before it.
 //!
 //! Each test starts its own `redis-server --port <free> --save '' --appendonly no` and stops it
 //! by PID when done, also on panic (the `RedisServer` guard). Without `redis-server` the tests
@@ -20,6 +21,9 @@
 //! What is normalized, and why:
 //! - Replies are compared in RESP2 form: Memora's maps flatten to arrays, sets to arrays,
 //!   verbatim strings to bulk strings, null arrays to nil (the `redis` crate reads `*-1` as nil).
+//! - Memora's doubles (sorted set scores) become the bulk text the server under test would
+//!   send: `%.17g` for Redis 7.0 (`0.10000000000000001`), the shortest round-trip text for
+//!   7.2+ (`0.1`, as Memora's server writes it); see [`double_text`].
 //! - TTL and EXPIRETIME may differ by 1 s, PTTL and PEXPIRETIME by 2 s: the two sides read the
 //!   clock at slightly different instants. Negative answers (-1, -2) must match exactly.
 //! - KEYS is compared as a sorted list; SCAN (`@scan` lines) by the union of the keys of a full
@@ -244,7 +248,8 @@ impl fmt::Debug for Resp {
 }
 
 impl Resp {
-    fn from_memora(reply: Reply) -> Resp {
+    /// Memora's reply in RESP2 form; doubles as `version`'s server prints them.
+    fn from_memora(reply: Reply, version: (u32, u32)) -> Resp {
         match reply {
             Reply::Simple(s) => Resp::Simple(s.into_owned()),
             Reply::Error(err) => Resp::Error(err.to_string()),
@@ -252,12 +257,15 @@ impl Resp {
             Reply::Bulk(bytes) => Resp::Bulk(bytes),
             Reply::Null | Reply::NullArray => Resp::Nil,
             Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
-                Resp::Array(items.into_iter().map(Resp::from_memora).collect())
+                Resp::Array(items.into_iter().map(|item| Resp::from_memora(item, version)).collect())
             }
             Reply::Map(pairs) => Resp::Array(
-                pairs.into_iter().flat_map(|(k, v)| [Resp::from_memora(k), Resp::from_memora(v)]).collect(),
+                pairs
+                    .into_iter()
+                    .flat_map(|(k, v)| [Resp::from_memora(k, version), Resp::from_memora(v, version)])
+                    .collect(),
             ),
-            Reply::Double(d) => Resp::Bulk(d.to_string().into_bytes()),
+            Reply::Double(d) => Resp::Bulk(double_text(d, version).into_bytes()),
             Reply::Boolean(b) => Resp::Int(i64::from(b)),
             Reply::BigNumber(text) => Resp::Bulk(text.into_bytes()),
             Reply::Verbatim { text, .. } => Resp::Bulk(text),
@@ -320,6 +328,108 @@ impl Resp {
             Resp::Array(items) => Resp::Array(items.into_iter().map(Resp::newer_wording).collect()),
             other => other,
         }
+    }
+}
+
+/// A double as a RESP2 reply of a `version` server carries it. Redis 7.0 prints `%.17g`
+/// (`0.1` is `0.10000000000000001`); 7.2+ prints the shortest round-trip text (`fpconv_dtoa`),
+/// which Memora's server writes. Both print infinities as `inf`/`-inf`.
+fn double_text(d: f64, version: (u32, u32)) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if version >= (7, 2) {
+        return shortest_text(d);
+    }
+    let scientific = format!("{d:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').expect("{:e} has an exponent");
+    let exponent: i32 = exponent.parse().expect("exponent");
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut out = String::from(if negative { "-" } else { "" });
+    if !(-4..17).contains(&exponent) {
+        let rest = digits[1..].trim_end_matches('0');
+        out.push_str(&digits[..1]);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        out.push_str(&format!("e{sign}{:02}", exponent.abs()));
+    } else if exponent >= 0 {
+        let split = exponent as usize + 1;
+        out.push_str(&digits[..split]);
+        let fraction = digits[split..].trim_end_matches('0');
+        if !fraction.is_empty() {
+            out.push('.');
+            out.push_str(fraction);
+        }
+    } else {
+        out.push_str("0.");
+        out.push_str(&"0".repeat((-exponent - 1) as usize));
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
+/// Redis 7.2+'s text for a finite double: integers (within 2^62) plain, otherwise the
+/// shortest round-trip digits, scientific (`1e+300`) when the exponent is far from the digits.
+fn shortest_text(d: f64) -> String {
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    if d.abs() <= (i64::MAX / 2) as f64 && d.fract() == 0.0 {
+        return (d as i64).to_string();
+    }
+    let scientific = format!("{:e}", d.abs());
+    let (mantissa, exponent) = scientific.split_once('e').expect("{:e} has an exponent");
+    let exponent: i32 = exponent.parse().expect("exponent");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let count = digits.len() as i32;
+    let k = exponent - (count - 1);
+    let mut out = String::from(if d < 0.0 { "-" } else { "" });
+    if k >= 0 && exponent.abs() < count + 7 {
+        out.push_str(&digits);
+        out.push_str(&"0".repeat(k as usize));
+    } else if k < 0 && (k > -7 || exponent.abs() < 4) {
+        let offset = count + k;
+        if offset <= 0 {
+            out.push_str("0.");
+            out.push_str(&"0".repeat((-offset) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..offset as usize]);
+            out.push('.');
+            out.push_str(&digits[offset as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if count > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str(&format!("e{}{}", if exponent < 0 { '-' } else { '+' }, exponent.abs()));
+    }
+    out
+}
+
+#[test]
+fn doubles_print_as_each_redis_version() {
+    for (d, v70, v72) in [
+        (0.1, "0.10000000000000001", "0.1"),
+        (1.0, "1", "1"),
+        (1.5, "1.5", "1.5"),
+        (-2.25, "-2.25", "-2.25"),
+        (1e300, "1.0000000000000001e+300", "1e+300"),
+        (1e-5, "1.0000000000000001e-05", "0.00001"),
+        (2.5e-7, "2.4999999999999999e-07", "2.5e-7"),
+        (0.0001, "0.0001", "0.0001"),
+        (123456789012345680.0, "1.2345678901234568e+17", "123456789012345680"),
+        (f64::NEG_INFINITY, "-inf", "-inf"),
+        (0.0, "0", "0"),
+    ] {
+        assert_eq!(double_text(d, (7, 0)), v70, "{d} on 7.0");
+        assert_eq!(double_text(d, (7, 2)), v72, "{d} on 7.2");
     }
 }
 
@@ -404,11 +514,18 @@ struct Sides {
     redis: redis::Connection,
     memora: Session,
     steps: usize,
+    /// The server's (major, minor) version, for double formatting.
+    version: (u32, u32),
 }
 
 impl Sides {
     fn new(server: &RedisServer) -> Sides {
-        Sides { redis: server.connect(), memora: Session::new(&Engine::new()), steps: 0 }
+        Sides {
+            redis: server.connect(),
+            memora: Session::new(&Engine::new()),
+            steps: 0,
+            version: server.version,
+        }
     }
 
     fn redis_raw(&mut self, argv: &[Vec<u8>]) -> Resp {
@@ -420,7 +537,7 @@ impl Sides {
     }
 
     fn memora_raw(&mut self, argv: &[Vec<u8>]) -> Resp {
-        Resp::from_memora(self.memora.execute(argv))
+        Resp::from_memora(self.memora.execute(argv), self.version)
     }
 
     /// Runs `argv` on both sides; returns the normalized replies (Redis's first).
@@ -590,6 +707,16 @@ const NEWER_THAN_7_0: &[(&str, &str, &str)] = &[
         "command info of every command",
         "@info COMMAND INFO command|getkeys",
         "COMMAND GETKEYS arity -4 in 7.0, -3 since redis#11201 (7.2)",
+    ),
+    (
+        "command info of every command",
+        "@info COMMAND INFO zrank",
+        "ZRANK arity 3 in 7.0, -3 since WITHSCORE (redis#11235, 7.2)",
+    ),
+    (
+        "command info of every command",
+        "@info COMMAND INFO zrevrank",
+        "ZREVRANK arity 3 in 7.0, -3 since WITHSCORE (redis#11235, 7.2)",
     ),
 ];
 
@@ -860,6 +987,10 @@ const UNIX_SECONDS: &[&str] = &["1", "4000000000", "4100000000", "0"];
 const UNIX_MILLIS: &[&str] = &["1", "4000000000000", "4100000000123", "0"];
 const PATTERNS: &[&str] = &["*", "k?", "k[0-4]", "*1*", "k\x00*", "nomatch", "K*"];
 const DATABASES: &[&str] = &["0", "1", "2", "3"];
+const ZMEMBERS: &[&str] =
+    &["a", "b", "c", "d", "e", "", "long-member-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"];
+const ZSCORES: &[&str] = &["1", "2", "-1", "0", "0.5", "2.5", "-0.25", "inf", "-inf", "abc", "1e3"];
+const ZBOUNDS: &[&str] = &["-inf", "+inf", "0", "(0", "1", "(1", "2.5", "(2.5", "x"];
 
 /// One random command and how to compare it.
 struct Step {
@@ -887,7 +1018,7 @@ impl Generator {
     fn step(&mut self) -> Step {
         let mut argv: Vec<&str> = Vec::new();
         let mut check = Check::Exact;
-        match self.rng.below(46) {
+        match self.rng.below(56) {
             0..=3 => argv.extend(["GET", self.key()]),
             4..=7 => self.set(&mut argv),
             8 => argv.extend(["SETNX", self.key(), self.value()]),
@@ -967,6 +1098,7 @@ impl Generator {
             42 => argv.push(if self.rng.chance(10) { "FLUSHDB" } else { "DBSIZE" }),
             43 => argv.extend(["GETRANGE", self.key(), "0", "-1"]),
             44 => argv.extend(["EXISTS", self.key()]),
+            46..=55 => self.zset(&mut argv),
             _ => argv.extend(["INCRBY", self.key(), "1"]),
         }
         Step { argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(), check }
@@ -988,6 +1120,69 @@ impl Generator {
                 7 => argv.extend(["PXAT", self.rng.pick(&["4000000000000", "0"])]),
                 _ => argv.push(self.rng.pick(&["FOO", "EX"])),
             }
+        }
+    }
+
+    /// A sorted set command. Scores sum exactly (halves, integers, infinities), so the order
+    /// in which a server adds them up does not show.
+    fn zset(&mut self, argv: &mut Vec<&'static str>) {
+        let (key, member) = (self.key(), self.rng.pick(ZMEMBERS));
+        match self.rng.below(14) {
+            0..=2 => {
+                argv.extend(["ZADD", key]);
+                for _ in 0..self.rng.below(3) {
+                    argv.push(self.rng.pick(&["NX", "XX", "GT", "LT", "CH", "INCR"]));
+                }
+                for _ in 0..1 + self.rng.below(3) {
+                    argv.extend([self.rng.pick(ZSCORES), self.rng.pick(ZMEMBERS)]);
+                }
+            }
+            3 => argv.extend(["ZREM", key, member, self.rng.pick(ZMEMBERS)]),
+            4 => argv.extend(["ZINCRBY", key, self.rng.pick(ZSCORES), member]),
+            5 => argv.extend([self.rng.pick(&["ZSCORE", "ZRANK", "ZREVRANK"]), key, member]),
+            6 => argv.extend([self.rng.pick(&["ZCARD", "ZPOPMIN", "ZPOPMAX"]), key]),
+            7 => argv.extend([
+                self.rng.pick(&["ZPOPMIN", "ZPOPMAX"]),
+                key,
+                self.rng.pick(&["0", "2", "10", "-1"]),
+            ]),
+            8 => {
+                argv.extend(["ZRANGE", key, self.rng.pick(INDEXES), self.rng.pick(INDEXES)]);
+                if self.rng.chance(50) {
+                    argv.push("REV");
+                }
+                if self.rng.chance(50) {
+                    argv.push("WITHSCORES");
+                }
+            }
+            9 => {
+                let command =
+                    self.rng.pick(&["ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZCOUNT", "ZREMRANGEBYSCORE"]);
+                argv.extend([command, key, self.rng.pick(ZBOUNDS), self.rng.pick(ZBOUNDS)]);
+                if command.contains("RANGEBY") && self.rng.chance(50) {
+                    argv.extend([
+                        "LIMIT",
+                        self.rng.pick(&["0", "1", "-1"]),
+                        self.rng.pick(&["1", "3", "-1"]),
+                    ]);
+                }
+            }
+            10 => argv.extend(["ZREMRANGEBYRANK", key, self.rng.pick(INDEXES), self.rng.pick(INDEXES)]),
+            11 => {
+                argv.extend([self.rng.pick(&["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), key, "2"]);
+                argv.extend([self.key(), self.key()]);
+                if argv[0] != "ZDIFFSTORE" && self.rng.chance(50) {
+                    argv.extend(["AGGREGATE", self.rng.pick(&["SUM", "MIN", "MAX"])]);
+                }
+            }
+            12 => argv.extend([
+                self.rng.pick(&["ZUNION", "ZINTER", "ZDIFF"]),
+                "2",
+                key,
+                self.key(),
+                "WITHSCORES",
+            ]),
+            _ => argv.extend(["ZMSCORE", key, member, self.rng.pick(ZMEMBERS)]),
         }
     }
 

@@ -20,6 +20,7 @@ mod server;
 mod sets;
 mod strings;
 pub(crate) mod table;
+mod zsets;
 
 use std::sync::OnceLock;
 

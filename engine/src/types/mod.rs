@@ -4,3 +4,5 @@
 pub(crate) mod hash;
 pub(crate) mod list;
 pub(crate) mod set;
+pub(crate) mod zset;
+pub(crate) mod zset_tree;
