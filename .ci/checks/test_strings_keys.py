@@ -1244,6 +1244,10 @@ def test_hashes_resp3(port, r, k):
         assert c.hgetall(k("h")) == {"a": "1", "b": "2"}
         pairs = c.execute_command("HRANDFIELD", k("h"), "2", "WITHVALUES")
         assert sorted(map(tuple, pairs)) == [("a", "1"), ("b", "2")]
+    finally:
+        c.close()
+
+
 def test_zsets_basic(r, k):
     z = k("z")
     assert r.zadd(z, {"a": 1, "b": 2.5, "c": 0.1}) == 3
