@@ -88,7 +88,9 @@ pub use session::{Execution, Protocol, Session};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
 pub use value::KeyType;
-pub use zsets::{Aggregate, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions};
+pub use zsets::{
+    Aggregate, KeyedScoredMember, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions,
+};
 
 /// The command table, in the order `COMMAND` lists it.
 pub fn commands() -> &'static [CommandSpec] {

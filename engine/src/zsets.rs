@@ -18,6 +18,9 @@ use crate::value::{KeyType, NewValue, Value, ValueRef};
 /// A member with its score.
 pub type ScoredMember = (Vec<u8>, f64);
 
+/// What `BZPOPMIN`/`BZPOPMAX` return: the key popped from, the member and its score.
+pub type KeyedScoredMember = (Vec<u8>, Vec<u8>, f64);
+
 /// `ERR resulting score is not a number (NaN)`.
 fn nan_error() -> Error {
     Error::msg("ERR resulting score is not a number (NaN)")
@@ -789,6 +792,54 @@ fn pop(zset: &mut ZSet, max: bool, count: usize) -> Vec<ScoredMember> {
         zset.remove(member);
     }
     out
+}
+
+/// Blocking sorted set commands (typed API for threads): each waits until it can be served,
+/// first come first served with other blocked clients, or until `timeout` passes (`None`: no
+/// limit), and returns `None` on timeout.
+impl Engine {
+    /// `BZPOPMIN`: the lowest-scoring member of the first non-empty sorted set among `keys`,
+    /// with its key and score.
+    pub fn bzpopmin<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<KeyedScoredMember>> {
+        self.bzpop(keys, false, timeout)
+    }
+
+    /// `BZPOPMAX`: as [`Engine::bzpopmin`], the highest-scoring member.
+    pub fn bzpopmax<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<KeyedScoredMember>> {
+        self.bzpop(keys, true, timeout)
+    }
+
+    fn bzpop<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        max: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<KeyedScoredMember>> {
+        let popped = self.bzmpop(keys, max, 1, timeout)?;
+        Ok(popped.and_then(|(key, mut members)| members.pop().map(|(member, score)| (key, member, score))))
+    }
+
+    /// `BZMPOP`: [`Engine::zmpop`], waiting while every sorted set is empty.
+    pub fn bzmpop<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        max: bool,
+        count: usize,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Option<(Vec<u8>, Vec<ScoredMember>)>> {
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_ref().to_vec()).collect();
+        let attempt_keys = keys.clone();
+        let attempt = Box::new(move |engine: &Engine| engine.zmpop(&attempt_keys, max, count));
+        crate::blocking::block_thread(self, keys, crate::lists::deadline_after(timeout), attempt)
+    }
 }
 
 #[cfg(test)]

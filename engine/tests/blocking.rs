@@ -225,3 +225,31 @@ fn many_consumers_and_producers_lose_and_duplicate_nothing() {
     assert_eq!((total, left), (2 * PER_PRODUCER, 0), "every element was delivered");
     assert_eq!(blocked(&engine), 0);
 }
+
+#[test]
+fn sorted_set_pops_block_too() {
+    let engine = Engine::new();
+    let waiter = {
+        let e = engine.clone();
+        thread::spawn(move || e.bzpopmin(&[b"z"], Some(Duration::from_secs(20))))
+    };
+    until_blocked(&engine, 1);
+    let mut s = Session::new(&engine);
+    assert_eq!(s.execute(&["ZADD", "z", "3", "c", "1", "a", "2", "b"]), Reply::Integer(3));
+    assert_eq!(waiter.join().expect("thread"), Ok(Some((b"z".to_vec(), b"a".to_vec(), 1.0))));
+    assert_eq!(
+        s.execute(&["BZPOPMAX", "none", "z", "0"]),
+        Reply::Array(vec![bulk("z"), bulk("c"), Reply::Double(3.0)])
+    );
+    assert_eq!(s.execute(&["BZPOPMIN", "none", "0.01"]), Reply::NullArray);
+    let Execution::Blocked(waiting) = s.execute_async(&["BZMPOP", "0", "2", "x", "y", "MAX", "COUNT", "5"])
+    else {
+        panic!("blocks")
+    };
+    engine.zadd(b"y", Default::default(), &[(1.5, b"m".as_slice())]).expect("zadd");
+    assert_eq!(
+        waiting.wait(),
+        Reply::Array(vec![bulk("y"), Reply::Array(vec![Reply::Array(vec![bulk("m"), Reply::Double(1.5)])])])
+    );
+    assert_eq!(blocked(&engine), 0);
+}

@@ -5,8 +5,10 @@
 //! flat in RESP2 and `[member, score]` pairs in RESP3, as Redis 7 answers.
 
 use super::args::{Args, is};
+use super::blocking::{block_on, parse_timeout};
 use super::keys::parse_cursor;
 use super::table::{CommandFlags, CommandSpec, F, KEY1, OOM, R, W, cmd, k};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::num::{format_double, parse_f64_strict, parse_i64};
 use crate::reply::Reply;
@@ -14,6 +16,8 @@ use crate::session::{Protocol, Session};
 use crate::zsets::{Aggregate, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions};
 
 const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
+const BL: CommandFlags = CommandFlags::BLOCKING;
+const NS: CommandFlags = CommandFlags::NOSCRIPT;
 const NOKEYS: super::table::KeySpec = k(0, 0, 0);
 
 /// The sorted set commands' table entries.
@@ -42,6 +46,9 @@ pub(super) static COMMANDS: &[CommandSpec] = &[
     cmd!("zpopmin", -2, W.union(F), KEY1, "sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmin),
     cmd!("zpopmax", -2, W.union(F), KEY1, "sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmax),
     cmd!("zmpop", -4, W.union(MK), NOKEYS, "sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop),
+    cmd!("bzpopmin", -3, W.union(NS).union(F).union(BL), k(1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
+    cmd!("bzpopmax", -3, W.union(NS).union(F).union(BL), k(1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", bzpopmax),
+    cmd!("bzmpop", -5, W.union(BL).union(MK), NOKEYS, "sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop),
     cmd!("zrandmember", -2, R, KEY1, "sorted-set", "6.2.0", "Returns one or more random members from a sorted set.", zrandmember),
     cmd!("zunion", -3, R.union(MK), NOKEYS, "sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", zunion),
     cmd!("zinter", -3, R.union(MK), NOKEYS, "sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.", zinter),
@@ -350,34 +357,87 @@ fn zpopmax(s: &mut Session, argv: &[&[u8]]) -> Reply {
     zpop(s, argv, true)
 }
 
+/// `numkeys key [key ...] MIN|MAX [COUNT count]` from `argv[at]` (ZMPOP, BZMPOP): the keys,
+/// whether to pop the maximum, and the count.
+fn parse_zmpop<'a>(argv: &'a [&'a [u8]], at: usize) -> Result<(&'a [&'a [u8]], bool, usize)> {
+    let numkeys_error = "ERR numkeys should be greater than 0";
+    let numkeys = parse_i64(argv[at]).map_err(|_| Error::msg(numkeys_error))?;
+    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or(Error::msg(numkeys_error))?;
+    let end_at = numkeys.checked_add(at + 1).filter(|&end_at| end_at < argv.len()).ok_or(Error::Syntax)?;
+    let keys = &argv[at + 1..end_at];
+    let max = match argv[end_at] {
+        arg if is(arg, "min") => false,
+        arg if is(arg, "max") => true,
+        _ => return Err(Error::Syntax),
+    };
+    let mut count = None;
+    let mut args = Args::new(argv, end_at + 1);
+    while let Some(arg) = args.next() {
+        if !is(arg, "count") || count.is_some() {
+            return Err(Error::Syntax);
+        }
+        let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
+        count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
+    }
+    Ok((keys, max, usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX)))
+}
+
+fn zmpop_reply(popped: Option<(Vec<u8>, Vec<ScoredMember>)>) -> Reply {
+    match popped {
+        Some((key, popped)) => Reply::Array(vec![Reply::Bulk(key), pairs_reply(popped)]),
+        None => Reply::NullArray,
+    }
+}
+
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]`.
 fn zmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
     reply_of((|| {
-        let numkeys_error = "ERR numkeys should be greater than 0";
-        let numkeys = parse_i64(argv[1]).map_err(|_| Error::msg(numkeys_error))?;
-        let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or(Error::msg(numkeys_error))?;
-        let end_at = numkeys.checked_add(2).filter(|&at| at < argv.len()).ok_or(Error::Syntax)?;
-        let keys = &argv[2..end_at];
-        let max = match argv[end_at] {
-            arg if is(arg, "min") => false,
-            arg if is(arg, "max") => true,
-            _ => return Err(Error::Syntax),
-        };
-        let mut count = None;
-        let mut args = Args::new(argv, end_at + 1);
-        while let Some(arg) = args.next() {
-            if !is(arg, "count") || count.is_some() {
-                return Err(Error::Syntax);
-            }
-            let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
-            count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
-        }
-        let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
-        Ok(match s.engine_db().zmpop(keys, max, count)? {
-            Some((key, popped)) => Reply::Array(vec![Reply::Bulk(key), pairs_reply(popped)]),
-            None => Reply::NullArray,
-        })
+        let (keys, max, count) = parse_zmpop(argv, 1)?;
+        Ok(zmpop_reply(s.engine_db().zmpop(keys, max, count)?))
     })())
+}
+
+/// `BZPOPMIN`/`BZPOPMAX key [key ...] timeout`: `[key, member, score]`.
+fn bzpop(s: &mut Session, argv: &[&[u8]], max: bool) -> Reply {
+    let Some((timeout, keys)) = argv[1..].split_last() else { return Error::Syntax.into() };
+    let deadline = match parse_timeout(timeout) {
+        Ok(deadline) => deadline,
+        Err(err) => return err.into(),
+    };
+    let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+    let attempt_keys = keys.clone();
+    let attempt = Box::new(move |engine: &Engine| {
+        let popped = engine.zmpop(&attempt_keys, max, 1)?;
+        Ok(popped.and_then(|(key, mut members)| {
+            members.pop().map(|(member, score)| {
+                Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(member), Reply::Double(score)])
+            })
+        }))
+    });
+    block_on(s, keys, deadline, attempt, Reply::NullArray)
+}
+
+fn bzpopmin(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    bzpop(s, argv, false)
+}
+
+fn bzpopmax(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    bzpop(s, argv, true)
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`.
+fn bzmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    let parsed = parse_timeout(argv[1]).and_then(|deadline| Ok((deadline, parse_zmpop(argv, 2)?)));
+    let (deadline, (keys, max, count)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(err) => return err.into(),
+    };
+    let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+    let attempt_keys = keys.clone();
+    let attempt = Box::new(move |engine: &Engine| {
+        Ok(engine.zmpop(&attempt_keys, max, count)?.map(|p| zmpop_reply(Some(p))))
+    });
+    block_on(s, keys, deadline, attempt, Reply::NullArray)
 }
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`.
