@@ -35,6 +35,9 @@
 //!   sorted sets ([`ZAddOptions`], [`ZRangeOptions`], [`ScoreBound`], [`LexBound`],
 //!   [`Aggregate`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
+//! - Blocking commands (`BLPOP`, `BZPOPMIN`, ...): [`Engine::blpop`] and friends block a
+//!   thread with a timeout; [`Session::execute_async`] hands an async server a
+//!   [`BlockedCommand`], a `Future` of the reply.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
 //! - [`Stats`]: counters behind `INFO`.
