@@ -33,7 +33,8 @@
 //! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...), lists
 //!   ([`ListEnd`], [`LposOptions`], ...), sets, hashes ([`Engine::hset`], [`FieldValue`], ...),
 //!   sorted sets ([`ZAddOptions`], [`ZRangeOptions`], [`ScoreBound`], [`LexBound`],
-//!   [`Aggregate`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
+//!   [`Aggregate`], ...), keys ([`ExpireCondition`], [`ScanOptions`], ...) and `SORT`
+//!   ([`SortOptions`], [`SortOutcome`]).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
@@ -64,6 +65,7 @@ mod num;
 mod reply;
 mod session;
 mod sets;
+mod sort;
 mod stats;
 mod strings;
 #[cfg(any(test, feature = "test-utils"))]
@@ -85,6 +87,7 @@ pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
 pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};
 pub use reply::Reply;
 pub use session::{Execution, Protocol, Session};
+pub use sort::{SortOptions, SortOutcome};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
 pub use value::KeyType;
