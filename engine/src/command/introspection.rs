@@ -205,7 +205,12 @@ pub(super) fn command_getkeys(_s: &mut Session, argv: &[&[u8]]) -> Reply {
     if !spec.arity_ok(target.len()) {
         return Error::msg("ERR Invalid number of arguments specified for command").into();
     }
-    let keys: Vec<Reply> = spec.keys.positions(target.len()).map(|i| Reply::bulk(target[i])).collect();
+    let positions: Vec<usize> = if spec.name == "sort" {
+        super::sort::sort_key_positions(target)
+    } else {
+        spec.keys.positions(target.len()).collect()
+    };
+    let keys: Vec<Reply> = positions.into_iter().map(|i| Reply::bulk(target[i])).collect();
     if keys.is_empty() {
         return Error::msg("ERR The command has no key arguments").into();
     }

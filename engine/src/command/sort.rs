@@ -54,6 +54,28 @@ fn parse<'a>(argv: &[&'a [u8]], readonly: bool) -> Result<SortOptions<'a>> {
     Ok(options)
 }
 
+/// The key positions `COMMAND GETKEYS` reports for `SORT` (Redis's `sortGetKeys`): the
+/// source, and the last `STORE` destination. `LIMIT`, `BY` and `GET` skip their arguments, so
+/// `BY store` names no destination. Pattern keys are not listed: they depend on the data.
+pub(super) fn sort_key_positions(argv: &[&[u8]]) -> Vec<usize> {
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    let mut positions = vec![1];
+    positions.extend(store);
+    positions
+}
+
 fn run(s: &mut Session, argv: &[&[u8]], readonly: bool) -> Reply {
     let outcome = parse(argv, readonly).and_then(|options| s.engine_db().sort(argv[1], &options));
     match outcome {
@@ -91,6 +113,18 @@ mod tests {
         assert_eq!(options.get, vec![&b"#"[..], b"w_*"]);
         assert_eq!(options.by, Some(&b"x_*"[..]));
         assert_eq!(options.store, None);
+    }
+
+    #[test]
+    fn getkeys_positions_follow_redis() {
+        let keys = |args: &[&'static str]| sort_key_positions(&argv(args));
+        assert_eq!(keys(&["SORT", "k"]), [1]);
+        assert_eq!(keys(&["SORT", "k", "STORE", "d"]), [1, 3]);
+        assert_eq!(keys(&["SORT", "k", "STORE", "a", "STORE", "b"]), [1, 5]);
+        assert_eq!(keys(&["SORT", "k", "BY", "store"]), [1]);
+        assert_eq!(keys(&["SORT", "k", "LIMIT", "store", "1", "store", "x"]), [1, 6]);
+        assert_eq!(keys(&["SORT", "k", "STORE"]), [1]);
+        assert_eq!(keys(&["SORT", "k", "STORE", "x", "STORE"]), [1, 3]);
     }
 
     #[test]
