@@ -151,3 +151,23 @@ fn sort_with_concurrent_writers_never_panics() {
     }
     writer.join().expect("writer");
 }
+
+#[test]
+fn sort_store_serves_a_client_blocked_on_the_destination() {
+    let engine = Engine::new();
+    engine.rpush(b"src", &[b"2", b"1"]).expect("rpush");
+    let waiter = {
+        let engine = engine.clone();
+        std::thread::spawn(move || engine.blpop(&[&b"dst"[..]], Some(Duration::from_secs(10))))
+    };
+    let start = std::time::Instant::now();
+    while engine.stats().blocked_clients != 1 {
+        assert!(start.elapsed() < Duration::from_secs(10), "the waiter never blocked");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut s = Session::new(&engine);
+    assert_eq!(run(&mut s, &["SORT", "src", "STORE", "dst"]), Reply::Integer(2));
+    let popped = waiter.join().expect("waiter");
+    assert_eq!(popped, Ok(Some((b"dst".to_vec(), b"1".to_vec()))));
+    assert_eq!(run(&mut s, &["LRANGE", "dst", "0", "-1"]), bulks(&["2"]));
+}
