@@ -13,7 +13,7 @@ Where Redis 7.0 differs from newer Redis (7.2 / 7.4 / 8.x) in a way memora might
 reasonably follow the newer behaviour, the detail is deliberately NOT asserted;
 those places are marked "VERSION NOTE".
 
-WRONGTYPE checks need collection types and are not included yet.
+Collection families (sets, hashes, sorted sets, lists, SORT) have their own checks at the end.
 """
 
 import os
@@ -1304,3 +1304,170 @@ def test_zsets_resp3(port, r, k):
         assert c.execute_command("ZPOPMIN", k("z")) == ["x", 1.5]
     finally:
         c.close()
+
+
+# --------------------------------------------------------------------------
+# lists
+# --------------------------------------------------------------------------
+
+
+def test_lists_push_pop_and_range(r, k):
+    lst = k("l")
+    assert r.rpush(lst, "b", "c") == 2
+    assert r.lpush(lst, "a", "z") == 4
+    assert r.lrange(lst, 0, -1) == ["z", "a", "b", "c"]
+    assert r.lpushx(k("missing"), "x") == 0 and r.exists(k("missing")) == 0
+    assert r.rpushx(lst, "d") == 5
+    assert r.llen(lst) == 5
+    assert r.lpop(lst) == "z"
+    assert r.rpop(lst) == "d"
+    assert r.lpop(lst, 2) == ["a", "b"]
+    assert r.rpop(k("missing")) is None
+    assert r.lpop(k("missing"), 2) is None
+    assert r.lrange(lst, 0, -1) == ["c"]
+    assert r.rpop(lst, 5) == ["c"]
+    assert r.exists(lst) == 0, "popping the last element deletes the key"
+    r.rpush(lst, *range(10))
+    assert r.lrange(lst, -3, -1) == ["7", "8", "9"]
+    assert r.lrange(lst, 8, 100) == ["8", "9"]
+    assert r.lrange(lst, 5, 2) == []
+    assert r.type(lst) == "list"
+    # VERSION NOTE: 7.0 always says quicklist; 7.2+ (and memora) say listpack for small lists.
+    assert r.object("encoding", lst) in {"listpack", "quicklist"}
+    r.set(k("str"), "v")
+    expect_error(r.lpush, k("str"), "x", message="WRONGTYPE Operation against a key holding the wrong kind of value")
+    expect_error(r.execute_command, "LPOP", lst, "-1", message="value is out of range, must be positive")
+
+
+def test_lists_index_set_insert_rem_trim(r, k):
+    lst = k("l")
+    r.rpush(lst, "a", "b", "c", "b", "a")
+    assert r.lindex(lst, 1) == "b"
+    assert r.lindex(lst, -1) == "a"
+    assert r.lindex(lst, 99) is None
+    assert r.lset(lst, -2, "B") is True
+    expect_error(r.lset, lst, 10, "x", message="index out of range")
+    expect_error(r.lset, k("missing"), 0, "x", message="no such key")
+    assert r.linsert(lst, "BEFORE", "c", "x") == 6
+    assert r.linsert(lst, "AFTER", "nope", "y") == -1
+    assert r.linsert(k("missing"), "AFTER", "a", "y") == 0
+    assert r.lrange(lst, 0, -1) == ["a", "b", "x", "c", "B", "a"]
+    assert r.lrem(lst, -1, "a") == 1
+    assert r.lrem(lst, 0, "b") == 1
+    assert r.lrange(lst, 0, -1) == ["a", "x", "c", "B"]
+    assert r.ltrim(lst, 1, -2) is True
+    assert r.lrange(lst, 0, -1) == ["x", "c"]
+    assert r.ltrim(lst, 5, 10) is True
+    assert r.exists(lst) == 0, "trimming everything deletes the key"
+
+
+def test_lists_lpos_lmove_and_lmpop(r, k):
+    lst = k("l")
+    r.rpush(lst, "a", "b", "c", "b", "a", "b")
+    assert r.lpos(lst, "b") == 1
+    assert r.lpos(lst, "b", rank=-1) == 5
+    assert r.lpos(lst, "b", rank=2) == 3
+    assert r.lpos(lst, "b", count=0) == [1, 3, 5]
+    assert r.lpos(lst, "b", count=2, rank=-1) == [5, 3]
+    assert r.lpos(lst, "b", maxlen=2, count=0) == [1]
+    assert r.lpos(lst, "zz") is None
+    expect_error(
+        r.execute_command, "LPOS", lst, "b", "RANK", "0",
+        message="RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+        "or use negative to start from the end of the list",
+    )
+    dst = k("dst")
+    assert r.lmove(lst, dst, "LEFT", "RIGHT") == "a"
+    assert r.lmove(lst, dst, "RIGHT", "LEFT") == "b"
+    assert r.lrange(dst, 0, -1) == ["b", "a"]
+    assert r.rpoplpush(dst, dst) == "a", "a one-key rotation"
+    assert r.lrange(dst, 0, -1) == ["a", "b"]
+    assert r.lmove(k("missing"), dst, "LEFT", "LEFT") is None
+    assert r.lmpop(2, k("missing"), lst, direction="LEFT", count=2) == [lst, ["b", "c"]]
+    assert r.lmpop(1, k("missing"), direction="RIGHT") is None
+
+
+def test_lists_blpop_served_by_another_client(port, r, k):
+    import threading
+
+    lst = k("queue")
+    assert r.blpop([lst], timeout=0.1) is None, "times out on an empty list"
+    r.rpush(k("ready"), "x")
+    assert r.blpop([lst, k("ready")], timeout=1) == (k("ready"), "x")
+
+    waiter = make_client(port)
+    result = {}
+
+    def wait():
+        result["popped"] = waiter.blpop([lst], timeout=5)
+
+    thread = threading.Thread(target=wait)
+    try:
+        thread.start()
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            clients = r.client_list()
+            if any(c.get("cmd") == "blpop" for c in clients):
+                break
+            time.sleep(0.02)
+        r.rpush(lst, "job1", "job2")
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        assert result["popped"] == (lst, "job1")
+        assert r.lrange(lst, 0, -1) == ["job2"]
+    finally:
+        thread.join(timeout=10)
+        waiter.close()
+
+
+def test_lists_resp3(port, r, k):
+    c = make_client(port, protocol=3)
+    try:
+        lst = k("l")
+        c.rpush(lst, "a", "b", "c")
+        assert c.lrange(lst, 0, -1) == ["a", "b", "c"]
+        assert c.execute_command("LPOS", lst, "c") == 2
+        assert c.execute_command("LPOP", k("missing")) is None
+        assert c.execute_command("LMPOP", 1, lst, "RIGHT", "COUNT", 2) == [lst, ["c", "b"]]
+        assert c.execute_command("BLPOP", lst, 0.1) == [lst, "a"]
+        assert c.execute_command("BLPOP", lst, 0.1) is None
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------
+# SORT
+# --------------------------------------------------------------------------
+
+
+def test_sort_lists_sets_and_patterns(r, k):
+    lst = k("l")
+    r.rpush(lst, "3", "1", "2", "10")
+    assert r.sort(lst) == ["1", "2", "3", "10"]
+    assert r.sort(lst, desc=True, start=1, num=2) == ["3", "2"]
+    assert r.sort(lst, alpha=True) == ["1", "10", "2", "3"]
+    assert r.sort_ro(lst, alpha=True, desc=True) == ["3", "2", "10", "1"]
+    r.mset({k("w_1"): "30", k("w_2"): "10", k("w_3"): "20"})
+    r.hset(k("h_1"), "name", "one")
+    r.hset(k("h_3"), "name", "three")
+    by = k("w_*")
+    assert r.sort(lst, by=by) == ["10", "2", "3", "1"], "a missing weight (w_10) is 0"
+    assert r.sort(lst, by=by, get=["#", k("h_*->name")]) == ["10", None, "2", None, "3", "three", "1", "one"]
+    assert r.sort(lst, by="nosort", start=1, num=2) == ["1", "2"]
+    # Missing names (h_10, h_2) sort first, in no defined order among themselves.
+    assert r.sort(lst, by=k("h_*->name"), alpha=True, get="#", start=2, num=2) == ["1", "3"]
+    assert r.sort(lst, store=k("dst"), desc=True) == 4
+    assert r.lrange(k("dst"), 0, -1) == ["10", "3", "2", "1"]
+    assert r.sort(k("missing"), store=k("dst")) == 0
+    assert r.exists(k("dst")) == 0, "an empty result deletes the destination"
+    r.sadd(k("s"), "pear", "apple", "fig")
+    assert r.sort(k("s"), alpha=True) == ["apple", "fig", "pear"]
+    r.zadd(k("z"), {"c": 1, "a": 2, "b": 3})
+    assert r.sort(k("z"), by="nosort", desc=True) == ["b", "a", "c"]
+    r.rpush(k("words"), "x", "1")
+    expect_error(r.sort, k("words"), message="One or more scores can't be converted into double")
+    expect_error(r.execute_command, "SORT", lst, "LIMIT", "0", message="syntax error")
+    expect_error(r.execute_command, "SORT_RO", lst, "STORE", k("dst"), message="syntax error")
+    r.set(k("str"), "v")
+    expect_error(r.sort, k("str"), message="WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert raw(r, "COMMAND", "GETKEYS", "SORT", lst, "STORE", k("dst")) == [lst, k("dst")]

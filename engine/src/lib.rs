@@ -33,7 +33,8 @@
 //! - The typed API on `Engine`: strings ([`SetOptions`], [`Expiry`], ...), lists
 //!   ([`ListEnd`], [`LposOptions`], ...), sets, hashes ([`Engine::hset`], [`FieldValue`], ...),
 //!   sorted sets ([`ZAddOptions`], [`ZRangeOptions`], [`ScoreBound`], [`LexBound`],
-//!   [`Aggregate`], ...) and keys ([`ExpireCondition`], [`ScanOptions`], ...).
+//!   [`Aggregate`], ...), keys ([`ExpireCondition`], [`ScanOptions`], ...) and `SORT`
+//!   ([`SortOptions`], [`SortOutcome`]).
 //! - [`Session`] and [`Engine::execute`]: Redis commands in, [`Reply`] out.
 //! - Blocking commands (`BLPOP`, `BZPOPMIN`, ...): [`Engine::blpop`] and friends block a
 //!   thread with a timeout; [`Session::execute_async`] hands an async server a
@@ -67,6 +68,7 @@ mod num;
 mod reply;
 mod session;
 mod sets;
+mod sort;
 mod stats;
 mod strings;
 #[cfg(any(test, feature = "test-utils"))]
@@ -88,6 +90,7 @@ pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
 pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};
 pub use reply::Reply;
 pub use session::{Execution, Protocol, Session};
+pub use sort::{SortOptions, SortOutcome};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
 pub use value::KeyType;

@@ -8,7 +8,7 @@
 //!   (option clashes, bad integers, overflow, negative indexes, binary data, wrong arity,
 //!   unknown commands, ...).
 //! - `randomized_differential`: seeded random sequences over ten keys and four databases
-//!   from the string, key and sorted set command families; a mismatch prints the seed, the
+//!   from the string, key and sorted set command families, plus SORT; a mismatch prints the seed, the
 //!   command index and the commands before it.
 //!
 //! Each test starts its own `redis-server --port <free> --save '' --appendonly no` and stops it
@@ -1098,6 +1098,7 @@ impl Generator {
             42 => argv.push(if self.rng.chance(10) { "FLUSHDB" } else { "DBSIZE" }),
             43 => argv.extend(["GETRANGE", self.key(), "0", "-1"]),
             44 => argv.extend(["EXISTS", self.key()]),
+            45 => self.sort(&mut argv),
             46..=55 => self.zset(&mut argv),
             _ => argv.extend(["INCRBY", self.key(), "1"]),
         }
@@ -1183,6 +1184,32 @@ impl Generator {
                 "WITHSCORES",
             ]),
             _ => argv.extend(["ZMSCORE", key, member, self.rng.pick(ZMEMBERS)]),
+        }
+    }
+
+    /// A SORT over whatever the key holds (sorted sets, lists it stored, strings). Only orders
+    /// Redis defines: ALPHA without BY (members are distinct; list duplicates are identical),
+    /// BY nosort, or numeric BY a pattern naming no key (every weight 0, ties by bytes). No
+    /// element is parsed as a number: Redis 7.0 reads `strtod`'s errno without clearing it,
+    /// so an ERANGE left by an earlier command would fail the sort on its side only.
+    fn sort(&mut self, argv: &mut Vec<&'static str>) {
+        argv.extend([self.rng.pick(&["SORT", "SORT_RO"]), self.key()]);
+        match self.rng.below(3) {
+            0 => argv.push("ALPHA"),
+            1 => argv.extend(["BY", "nosort"]),
+            _ => argv.extend(["BY", self.rng.pick(&["w_*", "h_*->f"])]),
+        }
+        if self.rng.chance(40) {
+            argv.push(self.rng.pick(&["DESC", "ASC"]));
+        }
+        if self.rng.chance(40) {
+            argv.extend(["LIMIT", self.rng.pick(&["0", "1", "-1", "5"]), self.rng.pick(&["0", "2", "-1"])]);
+        }
+        for _ in 0..self.rng.below(3) {
+            argv.extend(["GET", self.rng.pick(&["#", "k*", "*->f", "nostar"])]);
+        }
+        if argv[0] == "SORT" && self.rng.chance(40) {
+            argv.extend(["STORE", self.key()]);
         }
     }
 

@@ -45,7 +45,10 @@ fn flag_names(flags: CommandFlags) -> Vec<Reply> {
 }
 
 /// Commands Redis puts in `@dangerous` without their being `admin`.
-const DANGEROUS: [&str; 5] = ["keys", "flushdb", "flushall", "swapdb", "info"];
+const DANGEROUS: [&str; 7] = ["keys", "flushdb", "flushall", "swapdb", "info", "sort", "sort_ro"];
+
+/// Generic commands Redis files under the collection types they read rather than `@keyspace`.
+const SORTING: [&str; 2] = ["sort", "sort_ro"];
 
 /// ACL categories as Redis assigns them, derived from the flags and group: containers are only
 /// `@slow`; data commands of the `server` group (DBSIZE, FLUSHDB, ...) are `@keyspace`;
@@ -71,6 +74,11 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
         "hash" => push("@hash"),
         "set" => push("@set"),
         "sorted-set" => push("@sortedset"),
+        "generic" if SORTING.contains(&spec.name) => {
+            push("@set");
+            push("@sortedset");
+            push("@list");
+        }
         "generic" => push("@keyspace"),
         "server" if data => push("@keyspace"),
         "connection" => push("@connection"),
@@ -197,7 +205,12 @@ pub(super) fn command_getkeys(_s: &mut Session, argv: &[&[u8]]) -> Reply {
     if !spec.arity_ok(target.len()) {
         return Error::msg("ERR Invalid number of arguments specified for command").into();
     }
-    let keys: Vec<Reply> = spec.keys.positions(target.len()).map(|i| Reply::bulk(target[i])).collect();
+    let positions: Vec<usize> = if spec.name == "sort" {
+        super::sort::sort_key_positions(target)
+    } else {
+        spec.keys.positions(target.len()).collect()
+    };
+    let keys: Vec<Reply> = positions.into_iter().map(|i| Reply::bulk(target[i])).collect();
     if keys.is_empty() {
         return Error::msg("ERR The command has no key arguments").into();
     }
@@ -259,6 +272,10 @@ mod tests {
         assert_eq!(names(categories(spec("command"))), ["@connection", "@slow"]);
         assert_eq!(names(categories(spec("info"))), ["@dangerous", "@slow"]);
         assert_eq!(names(categories(spec("get"))), ["@fast", "@read", "@string"]);
+        let sort = ["@dangerous", "@list", "@set", "@slow", "@sortedset", "@write"];
+        assert_eq!(names(categories(spec("sort"))), sort);
+        let sort_ro = ["@dangerous", "@list", "@read", "@set", "@slow", "@sortedset"];
+        assert_eq!(names(categories(spec("sort_ro"))), sort_ro);
     }
 
     #[test]

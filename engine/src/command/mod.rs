@@ -18,6 +18,7 @@ mod keys;
 mod lists;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 pub(crate) mod table;
 mod zsets;

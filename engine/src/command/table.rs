@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use super::{Handler, connection, hashes, introspection, keys, lists, server, sets, strings, zsets};
+use super::{Handler, connection, hashes, introspection, keys, lists, server, sets, sort, strings, zsets};
 
 bitflags::bitflags! {
     /// Command properties, as `COMMAND INFO` lists them.
@@ -147,7 +147,7 @@ pub(super) use cmd;
 /// Every command the engine knows: the core table (strings, keys, server, connection), then
 /// each data type's own table. An entry's index here is its id for statistics.
 pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> = LazyLock::new(|| {
-    [CORE, lists::COMMANDS, sets::COMMANDS, hashes::COMMANDS, zsets::COMMANDS]
+    [CORE, lists::COMMANDS, sets::COMMANDS, hashes::COMMANDS, zsets::COMMANDS, sort::COMMANDS]
         .into_iter()
         .flat_map(|table| table.iter().cloned())
         .collect()
