@@ -199,14 +199,18 @@ pub(super) fn command_getkeys(_s: &mut Session, argv: &[&[u8]]) -> Reply {
         }
     }
     let spec = &COMMANDS[index];
-    if spec.keys.first == 0 {
+    let movable = spec.flags.contains(CommandFlags::MOVABLE_KEYS);
+    if spec.keys.first == 0 && !movable {
         return Error::msg("ERR The command has no key arguments").into();
     }
     if !spec.arity_ok(target.len()) {
         return Error::msg("ERR Invalid number of arguments specified for command").into();
     }
-    let positions: Vec<usize> = if spec.name == "sort" {
-        super::sort::sort_key_positions(target)
+    let positions: Vec<usize> = if movable {
+        match super::table::movable_key_positions(spec.name, target) {
+            Some(positions) => positions,
+            None => return Error::msg("ERR Invalid arguments specified for command").into(),
+        }
     } else {
         spec.keys.positions(target.len()).collect()
     };

@@ -57,7 +57,7 @@ fn parse<'a>(argv: &[&'a [u8]], readonly: bool) -> Result<SortOptions<'a>> {
 /// The key positions `COMMAND GETKEYS` reports for `SORT` (Redis's `sortGetKeys`): the
 /// source, and the last `STORE` destination. `LIMIT`, `BY` and `GET` skip their arguments, so
 /// `BY store` names no destination. Pattern keys are not listed: they depend on the data.
-pub(super) fn sort_key_positions(argv: &[&[u8]]) -> Vec<usize> {
+pub(crate) fn sort_key_positions(argv: &[&[u8]]) -> Vec<usize> {
     let mut store = None;
     let mut i = 2;
     while i < argv.len() {

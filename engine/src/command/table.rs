@@ -243,6 +243,29 @@ static CORE: &[CommandSpec] = &[
     cmd!("client|help", 2, LD.union(ST), NOKEYS, "connection", "5.0.0", "Returns helpful text about the different subcommands.", connection::client_help),
 ];
 
+/// Key positions of the commands whose keys move with their arguments (`MOVABLE_KEYS`):
+/// the `numkeys` commands and `SORT`. What `COMMAND GETKEYS` reports, and what key-based
+/// routing (ACLs, cluster slots) will read. `None` for other commands, and when the
+/// arguments do not say where the keys are (a bad `numkeys`).
+pub(crate) fn movable_key_positions(name: &str, argv: &[&[u8]]) -> Option<Vec<usize>> {
+    // `numkeys` at `at`, the keys right after it, and `before` (a destination) first.
+    let numkeys = |at: usize, before: &[usize]| -> Option<Vec<usize>> {
+        let n = crate::num::parse_i64(argv.get(at)?).ok()?;
+        let n = usize::try_from(n).ok().filter(|&n| n > 0)?;
+        let end = at.checked_add(1)?.checked_add(n)?;
+        (end <= argv.len()).then(|| before.iter().copied().chain(at + 1..end).collect())
+    };
+    match name {
+        "lmpop" | "zmpop" | "sintercard" | "zintercard" | "zunion" | "zinter" | "zdiff" => numkeys(1, &[]),
+        "blmpop" | "bzmpop" => numkeys(2, &[]),
+        "zunionstore" | "zinterstore" | "zdiffstore" => numkeys(2, &[1]),
+        "sort" => Some(super::sort::sort_key_positions(argv)),
+        // SORT_RO stores nothing: its one key is the source.
+        "sort_ro" => (argv.len() > 1).then(|| vec![1]),
+        _ => None,
+    }
+}
+
 /// Entries that `CONTAINER` commands hold, i.e. `container|sub` names, for `name`.
 pub(crate) fn subcommands_of(name: &str) -> impl Iterator<Item = &'static CommandSpec> + '_ {
     COMMANDS
