@@ -428,6 +428,9 @@ fn parse_args() -> Result<(Mode, usize, usize), String> {
             mode = Mode::Collections;
             continue;
         }
+        if !["--system", "--collection", "--keys", "--elements", "--runs"].contains(&flag.as_str()) {
+            return Err(format!("unknown flag {flag}"));
+        }
         let value = argv.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = value.parse::<usize>().ok().filter(|&n| n > 0);
         match flag.as_str() {
