@@ -5,10 +5,15 @@
 #   redis-benchmark -h 127.0.0.1 -p PORT -c 50 -d 32 -n N -q -t set,get,incr,mset -P {1,16}
 # against each, REPEATS times with the servers' order alternating, and prints the median ops/s
 # per test and the memora/redis ratio. Both servers are stopped by PID on exit (trap).
+# With --collections it runs the collection commands instead, pipelined only:
+#   redis-benchmark ... -c 50 -d 32 -r KEYSPACE -P 16 -t lpush,rpop,sadd,hset
+#   redis-benchmark ... -c 50 -d 32 -r KEYSPACE -P 16 ZADD myzset __rand_int__ member:__rand_int__
+# (targets: LPUSH, SADD, HSET >= 1.0x redis, ZADD >= 2.0x, RPOP none), FLUSHALL before each.
 #
 # Usage: benches/scripts/redis_benchmark_compare.sh [--requests N] [--requests-pipelined N]
-#            [--repeats N] [--no-build] [--self-test]
+#            [--repeats N] [--no-build] [--self-test] [--collections [--keyspace N]]
 #   --self-test   run redis-server in place of memora-server (validates the script itself)
+#   --keyspace    -r for --collections: distinct members/fields (default 100000)
 # Environment: CARGO_TARGET_DIR (where memora-server is built; default ROOT/target),
 #   MEMORA_SERVER (a prebuilt binary; implies --no-build), REDIS_SERVER, REDIS_BENCHMARK.
 set -euo pipefail
@@ -24,11 +29,15 @@ REPEATS=3
 CLIENTS=50
 DATA_BYTES=32
 TESTS="set,get,incr,mset"
+REPORT_TESTS=(SET GET INCR MSET)
 PIPELINES=(1 16)
 BUILD=1
 SELF_TEST=0
+COLLECTIONS=0
+KEYSPACE=100000
+ZADD_COMMAND=(ZADD myzset __rand_int__ member:__rand_int__)
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -37,10 +46,28 @@ while [[ $# -gt 0 ]]; do
         --repeats) REPEATS="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --self-test) SELF_TEST=1; BUILD=0; shift ;;
+        --collections) COLLECTIONS=1; shift ;;
+        --keyspace) KEYSPACE="$2"; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
 done
+
+if [[ "$COLLECTIONS" -eq 1 ]]; then
+    TESTS="lpush,rpop,sadd,hset"
+    REPORT_TESTS=(LPUSH RPOP SADD HSET ZADD)
+    PIPELINES=(16)
+fi
+
+# The memora/redis ratio test $1 should reach, or "-" for none.
+target_ratio() {
+    if [[ "$COLLECTIONS" -eq 0 ]]; then echo 1.0; return; fi
+    case "$1" in
+        LPUSH | SADD | HSET) echo 1.0 ;;
+        ZADD) echo 2.0 ;;
+        *) echo - ;;
+    esac
+}
 
 WORK="$(mktemp -d -t memora-rb.XXXXXX)"
 PIDS=()
@@ -81,6 +108,16 @@ ping_port() {
         printf 'PING\r\n' >&3
         read -r -t 1 reply <&3 || exit 1
         [[ "$reply" == "+PONG"* ]]
+    ) 2>/dev/null
+}
+
+# Sends FLUSHALL to the server on port $1; fails unless it answers +OK.
+flush_port() {
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf 'FLUSHALL\r\n' >&3
+        read -r -t 5 reply <&3 || exit 1
+        [[ "$reply" == "+OK"* ]]
     ) 2>/dev/null
 }
 
@@ -136,16 +173,19 @@ echo "redis-server pid $REDIS_PID port $REDIS_PORT; memora pid $MEMORA_PID port 
 
 mkdir -p "$WORK/results"
 
-# Runs redis-benchmark against $2 (named $1) with pipeline $3; appends "ops/s" per test to
-# $WORK/results/NAME.P.TEST.
-run_benchmark() {
+# Runs redis-benchmark against $2 (named $1) with pipeline $3 and the test selection in the
+# remaining arguments; appends "ops/s" per test to $WORK/results/NAME.P.TEST.
+bench_once() {
     local name="$1" port="$2" pipeline="$3" requests="$REQUESTS" line test rps
+    shift 3
     [[ "$pipeline" -gt 1 ]] && requests="$REQUESTS_PIPELINED"
+    local random=()
+    [[ "$COLLECTIONS" -eq 1 ]] && random=(-r "$KEYSPACE")
     "$REDIS_BENCHMARK" -h 127.0.0.1 -p "$port" -c "$CLIENTS" -d "$DATA_BYTES" -n "$requests" -q \
-        -t "$TESTS" -P "$pipeline" </dev/null 2>&1 | tr '\r' '\n' | grep 'requests per second' \
+        "${random[@]}" -P "$pipeline" "$@" </dev/null 2>&1 | tr '\r' '\n' | grep 'requests per second' \
         >"$WORK/last.txt" || true
     if [[ ! -s "$WORK/last.txt" ]]; then
-        echo "redis-benchmark printed no result for $name -P $pipeline" >&2
+        echo "redis-benchmark printed no result for $name -P $pipeline $*" >&2
         return 1
     fi
     while IFS= read -r line; do
@@ -154,6 +194,18 @@ run_benchmark() {
         echo "$rps" >>"$WORK/results/$name.$pipeline.$test"
         printf '  %-6s -P %-2s %-5s %12s ops/s\n' "$name" "$pipeline" "$test" "$rps" >&2
     done <"$WORK/last.txt"
+}
+
+# Runs every test of the selection against $2 (named $1) with pipeline $3.
+run_benchmark() {
+    local name="$1" port="$2" pipeline="$3"
+    if [[ "$COLLECTIONS" -eq 1 ]]; then
+        flush_port "$port" || { echo "FLUSHALL failed on $name" >&2; return 1; }
+    fi
+    bench_once "$name" "$port" "$pipeline" -t "$TESTS"
+    if [[ "$COLLECTIONS" -eq 1 ]]; then
+        bench_once "$name" "$port" "$pipeline" "${ZADD_COMMAND[@]}"
+    fi
 }
 
 for repeat in $(seq 1 "$REPEATS"); do
@@ -170,18 +222,29 @@ done
 median() { sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 echo
-echo "redis-benchmark -c $CLIENTS -d $DATA_BYTES, median of $REPEATS (ops/s; -n $REQUESTS at -P 1, $REQUESTS_PIPELINED pipelined)"
+if [[ "$COLLECTIONS" -eq 1 ]]; then
+    echo "redis-benchmark -c $CLIENTS -d $DATA_BYTES -r $KEYSPACE -n $REQUESTS_PIPELINED, median of $REPEATS (ops/s)"
+    echo "ZADD is: ${ZADD_COMMAND[*]}"
+else
+    echo "redis-benchmark -c $CLIENTS -d $DATA_BYTES, median of $REPEATS (ops/s; -n $REQUESTS at -P 1, $REQUESTS_PIPELINED pipelined)"
+fi
 [[ "$SELF_TEST" -eq 1 ]] && echo "SELF-TEST: both sides are redis-server"
-printf '%-6s %4s %14s %14s %13s\n' test P redis-server memora-server memora/redis
+printf '%-6s %4s %14s %14s %13s  %s\n' test P redis-server memora-server memora/redis target
 for pipeline in "${PIPELINES[@]}"; do
-    for test in SET GET INCR MSET; do
+    for test in "${REPORT_TESTS[@]}"; do
         redis_file="$WORK/results/redis.$pipeline.$test"
         memora_file="$WORK/results/memora.$pipeline.$test"
         [[ -s "$redis_file" && -s "$memora_file" ]] || continue
         r="$(median "$redis_file")"
         m="$(median "$memora_file")"
         ratio="$(awk -v m="$m" -v r="$r" 'BEGIN { printf "%.2fx", (r > 0 ? m / r : 0) }')"
-        verdict="$(awk -v m="$m" -v r="$r" 'BEGIN { print (m >= r ? "PASS" : "MISS") }')"
+        target="$(target_ratio "$test")"
+        if [[ "$target" == - ]]; then
+            verdict="-"
+        else
+            verdict=">= ${target}x $(awk -v m="$m" -v r="$r" -v t="$target" \
+                'BEGIN { print (m >= t * r ? "PASS" : "MISS") }')"
+        fi
         printf '%-6s %4s %14.0f %14.0f %12s  %s\n' "$test" "$pipeline" "$r" "$m" "$ratio" "$verdict"
     done
 done

@@ -7,7 +7,11 @@
 //!   `Session::execute`, on 1 and 2 threads.
 //! - `src/bin/compare.rs`: Memora against `dashmap`, `scc`, `moka` and `quick_cache` on one
 //!   workload, in one process; prints Mops/s and ratios.
-//! - `src/bin/memory.rs`: bytes per entry (counting allocator) and RSS per system.
+//! - `benches/collections.rs` (criterion): lists, hashes, sets and sorted sets through the
+//!   typed API, small and 100k-element collections.
+//! - `src/bin/memory.rs`: bytes per entry (counting allocator) and RSS per system; with
+//!   `--collections`, bytes per element of 1M-element collections against Redis's figures,
+//!   and one-thread throughput on them.
 //! - `scripts/redis_benchmark_compare.sh`: `memora-server` against `redis-server`.
 //!
 //! See `README.md` beside this crate for how to run each and the targets.
@@ -15,11 +19,13 @@
 //! # Components
 //! - [`workload`]: deterministic keys and values, a seeded generator, uniform and Zipf key
 //!   samplers, pre-generated operation streams.
+//! - [`collections`]: the collection workloads of `memory --collections` and Redis's figures.
 //! - [`systems`]: the [`systems::Store`] / [`systems::Worker`] traits and one implementation
 //!   per system under test.
 //! - [`run_parallel`]: runs one closure per thread from a common start and times the run;
 //!   [`thread_cpu_time`] for CPU-time throughput on a busy machine.
 
+pub mod collections;
 pub mod systems;
 pub mod workload;
 

@@ -34,6 +34,66 @@ pub fn write_value(index: usize, out: &mut [u8; VALUE_LEN]) {
     }
 }
 
+/// Length of a set or sorted-set member in the collection workloads, in bytes.
+pub const MEMBER_LEN: usize = 14;
+/// Length of a hash field in the collection workloads, in bytes.
+pub const FIELD_LEN: usize = 13;
+
+/// Writes set or sorted-set member number `index` into `out`: `member:` and 7 zero-padded
+/// decimal digits.
+///
+/// ```
+/// let mut member = [0u8; memora_benches::workload::MEMBER_LEN];
+/// memora_benches::workload::write_member(42, &mut member);
+/// assert_eq!(&member, b"member:0000042");
+/// ```
+pub fn write_member(index: usize, out: &mut [u8; MEMBER_LEN]) {
+    out[..7].copy_from_slice(b"member:");
+    write_decimal(index as u64, &mut out[7..]);
+}
+
+/// Writes hash field number `index` into `out`: `field:` and 7 zero-padded decimal digits.
+///
+/// ```
+/// let mut field = [0u8; memora_benches::workload::FIELD_LEN];
+/// memora_benches::workload::write_field(42, &mut field);
+/// assert_eq!(&field, b"field:0000042");
+/// ```
+pub fn write_field(index: usize, out: &mut [u8; FIELD_LEN]) {
+    out[..6].copy_from_slice(b"field:");
+    write_decimal(index as u64, &mut out[6..]);
+}
+
+/// Writes list element number `index` into `out`: `item:`, 7 zero-padded decimal digits,
+/// `:` and 19 pseudo-random hex digits (a payload id, say), so that neighbouring elements
+/// share their prefix but not their tail, and LZ4 gains little on them.
+///
+/// ```
+/// let mut element = [0u8; memora_benches::workload::VALUE_LEN];
+/// memora_benches::workload::write_element(42, &mut element);
+/// assert!(element.starts_with(b"item:0000042:"));
+/// ```
+pub fn write_element(index: usize, out: &mut [u8; VALUE_LEN]) {
+    out[..5].copy_from_slice(b"item:");
+    write_decimal(index as u64, &mut out[5..12]);
+    out[12] = b':';
+    let mut rng = SplitMix64::new(index as u64 ^ 0xE1E7);
+    let mut bits = [rng.next_u64(), rng.next_u64()];
+    for (position, byte) in out[13..].iter_mut().enumerate() {
+        let word = &mut bits[position / 16];
+        *byte = b"0123456789abcdef"[(*word & 15) as usize];
+        *word >>= 4;
+    }
+}
+
+/// The score of sorted-set member number `index`: a pseudo-random integer in `0..10^9` (as a
+/// leaderboard's points would be), a pure function of `index` and `round`, so that a
+/// benchmark can move members around by changing `round`.
+pub fn member_score(index: usize, round: u64) -> f64 {
+    let mut rng = SplitMix64::new((index as u64) ^ round.rotate_left(32));
+    rng.below(1_000_000_000) as f64
+}
+
 /// Writes `n` in decimal, zero-padded to fill `out` (keeping the low digits if it overflows).
 fn write_decimal(mut n: u64, out: &mut [u8]) {
     for byte in out.iter_mut().rev() {
