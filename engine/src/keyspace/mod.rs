@@ -6,6 +6,7 @@
 
 pub(crate) mod access;
 pub(crate) mod index;
+pub(crate) mod pages;
 pub(crate) mod slot;
 pub(crate) mod stripe;
 

@@ -18,10 +18,8 @@ use super::index::Index;
 use super::slot::{FLAG_IN_VOLATILE, Slot};
 use crate::value::{NewValue, Object, Value, ValueRef};
 
-/// Slots per page: 64 slots of 64 bytes, one 4 KiB page.
-pub(crate) const PAGE_SLOTS: usize = 64;
-
-type Page = Box<[Slot; PAGE_SLOTS]>;
+pub(crate) use super::pages::PAGE_SLOTS;
+use super::pages::{self, Page};
 
 /// The hasher a keyspace uses for every key; stripes need it to rehash their index.
 pub(crate) type KeyHasher = ahash::RandomState;
@@ -45,6 +43,14 @@ pub(crate) struct Stripe {
     volatile: Vec<u32>,
     /// Entries with an expiry.
     expires: usize,
+}
+
+impl Drop for Stripe {
+    fn drop(&mut self) {
+        for page in self.pages.drain(..) {
+            pages::give_back(page);
+        }
+    }
 }
 
 impl Stripe {
@@ -245,8 +251,7 @@ impl Stripe {
             return pos;
         }
         let base = self.capacity();
-        let page: Page = Box::new([const { Slot::free() }; PAGE_SLOTS]);
-        self.pages.push(page);
+        self.pages.push(pages::take());
         // Push in reverse so the lowest position is reused first: keeps pages filled in order.
         self.free.extend((base + 1..base + PAGE_SLOTS as u32).rev());
         base
