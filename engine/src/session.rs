@@ -122,6 +122,8 @@ pub struct Session {
     pub(crate) stats: Option<Arc<CachePadded<StatsShard>>>,
     /// Set by a blocking command that found nothing to serve it (see `execute_async`).
     pub(crate) blocked: Option<BlockedCommand>,
+    /// Recently run command names (see `command::NameCache`).
+    pub(crate) names: crate::command::NameCache,
 }
 
 /// What [`Session::execute_async`] returns.
@@ -147,6 +149,7 @@ impl Session {
             closing: false,
             stats: Some(engine.inner.stats.session_block()),
             blocked: None,
+            names: crate::command::NameCache::default(),
         }
     }
 
@@ -159,6 +162,7 @@ impl Session {
             closing: false,
             stats: None,
             blocked: None,
+            names: crate::command::NameCache::default(),
         }
     }
 
@@ -176,7 +180,7 @@ impl Session {
     /// Runs one command without ever blocking the calling thread: a blocking command that
     /// finds nothing comes back as [`Execution::Blocked`].
     pub fn execute_async<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Execution {
-        const INLINE: usize = 16;
+        const INLINE: usize = 8;
         let reply = if argv.len() <= INLINE {
             let mut slices: [&[u8]; INLINE] = [&[]; INLINE];
             for (slot, arg) in slices.iter_mut().zip(argv) {

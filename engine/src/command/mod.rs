@@ -113,6 +113,42 @@ fn lookup(name: &[u8]) -> Option<usize> {
     index.find(name_hash(name), |&i| same(commands[i].name.as_bytes())).copied()
 }
 
+/// The last two command names a session ran, as sent (case and all), with their table
+/// indexes: a client repeats a few commands, so most lookups are one short comparison.
+#[derive(Debug, Default)]
+pub(crate) struct NameCache {
+    /// Most recent first: (name bytes, zero-padded; length, 0 when empty; table index).
+    entries: [([u8; 16], u8, u16); 2],
+}
+
+impl NameCache {
+    /// The table index of `name` (any case), through the cache.
+    #[inline]
+    pub(crate) fn lookup(&mut self, name: &[u8]) -> Option<usize> {
+        let len = name.len();
+        if len == 0 || len > 16 {
+            return lookup(name);
+        }
+        let hit =
+            self.entries.iter().position(|(bytes, l, _)| usize::from(*l) == len && bytes[..len] == *name);
+        match hit {
+            Some(0) => Some(usize::from(self.entries[0].2)),
+            Some(_) => {
+                self.entries.swap(0, 1);
+                Some(usize::from(self.entries[0].2))
+            }
+            None => {
+                let index = lookup(name)?;
+                let mut bytes = [0u8; 16];
+                bytes[..len].copy_from_slice(name);
+                self.entries[1] = self.entries[0];
+                self.entries[0] = (bytes, len as u8, u16::try_from(index).ok()?);
+                Some(index)
+            }
+        }
+    }
+}
+
 /// Looks up `container|sub`.
 fn lookup_sub(container: &str, sub: &[u8]) -> Option<usize> {
     let mut full = [0u8; NAME_MAX];
@@ -127,7 +163,14 @@ fn lookup_sub(container: &str, sub: &[u8]) -> Option<usize> {
 }
 
 /// The table index of the command `argv` names, subcommand resolved, arity checked.
+#[cfg(test)]
 pub(crate) fn resolve(argv: &[&[u8]]) -> Result<usize, Error> {
+    resolve_with(argv, lookup)
+}
+
+/// [`resolve`] with the top-level name looked up by `lookup` (a session's cache in front of
+/// the table's index).
+fn resolve_with(argv: &[&[u8]], lookup: impl FnOnce(&[u8]) -> Option<usize>) -> Result<usize, Error> {
     let Some(&name) = argv.first() else {
         return Err(Error::msg("ERR empty command"));
     };
@@ -174,7 +217,8 @@ fn unknown_command(argv: &[&[u8]]) -> Error {
 /// Runs one command for `session`: resolve, check, run, count.
 pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
     let inner = &*session.engine.inner;
-    let index = match resolve(argv) {
+    let names = &mut session.names;
+    let index = match resolve_with(argv, |name| names.lookup(name)) {
         Ok(index) => index,
         Err(err) => {
             if let Some(index) = argv.first().and_then(|name| lookup(name)) {
@@ -219,6 +263,26 @@ fn timing_clock() -> &'static quanta::Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_name_cache_answers_like_the_table() {
+        let mut cache = NameCache::default();
+        for name in [
+            &b"GET"[..],
+            b"get",
+            b"SET",
+            b"GET",
+            b"gEt",
+            b"nosuch",
+            b"",
+            b"incrbyfloat",
+            b"a-very-long-command-name",
+        ] {
+            assert_eq!(cache.lookup(name), lookup(name), "{name:?}");
+            assert_eq!(cache.lookup(name), lookup(name), "{name:?} again");
+        }
+        assert_eq!(cache.lookup(b"get\0"), None);
+    }
 
     #[test]
     fn lookup_is_case_insensitive() {
