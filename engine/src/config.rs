@@ -49,28 +49,9 @@ const ENGINE_PARAMS: [&str; 21] = [
     "zset-max-ziplist-value",
 ];
 
-/// The engine's parameters `CONFIG SET` changes; the others (`databases`, and `appendonly` and
-/// `save`, which only report that nothing persists) are immutable here.
-const ENGINE_SETTABLE: [&str; 18] = [
-    "hash-max-listpack-entries",
-    "hash-max-listpack-value",
-    "hash-max-ziplist-entries",
-    "hash-max-ziplist-value",
-    "hz",
-    "lfu-decay-time",
-    "lfu-log-factor",
-    "list-compress-depth",
-    "list-max-listpack-size",
-    "list-max-ziplist-size",
-    "proto-max-bulk-len",
-    "set-max-intset-entries",
-    "set-max-listpack-entries",
-    "set-max-listpack-value",
-    "zset-max-listpack-entries",
-    "zset-max-listpack-value",
-    "zset-max-ziplist-entries",
-    "zset-max-ziplist-value",
-];
+/// The engine's parameters `CONFIG SET` cannot change: `databases`, and `appendonly` and
+/// `save`, which only report that nothing persists. Every other engine parameter is settable.
+const ENGINE_IMMUTABLE: [&str; 3] = ["appendonly", "databases", "save"];
 
 /// A checked `CONFIG SET` change, applied once every pair has been checked.
 type ConfigAction<'a> = Box<dyn FnOnce(&Inner) + 'a>;
@@ -253,7 +234,7 @@ impl Inner {
             let shown = c_str(asked);
             let name = String::from_utf8_lossy(asked).to_ascii_lowercase();
             let settable = if ENGINE_PARAMS.contains(&name.as_str()) {
-                ENGINE_SETTABLE.contains(&name.as_str())
+                !ENGINE_IMMUTABLE.contains(&name.as_str())
             } else if let Some(param) = extras.get(&name) {
                 param.settable
             } else {

@@ -73,6 +73,47 @@ pub(crate) fn db_index(arg: &[u8], databases: usize) -> Result<usize> {
     usize::try_from(index).ok().filter(|&i| i < databases).ok_or(Error::DbIndexOutOfRange)
 }
 
+/// The arguments of `SSCAN`/`HSCAN`/`ZSCAN key cursor [MATCH pattern] [COUNT count]`, and
+/// HSCAN's `[NOVALUES]` when `novalues_allowed`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CollectionScan<'a> {
+    pub(crate) cursor: u64,
+    pub(crate) pattern: Option<&'a [u8]>,
+    pub(crate) count: usize,
+    pub(crate) novalues: bool,
+}
+
+/// Parses a collection scan from `argv[2]` (the cursor) on; COUNT below 1 and unknown
+/// options are syntax errors, as in Redis.
+pub(crate) fn collection_scan<'a>(
+    argv: &'a [&'a [u8]],
+    novalues_allowed: bool,
+) -> Result<CollectionScan<'a>> {
+    let mut scan = CollectionScan {
+        cursor: super::keys::parse_cursor(argv[2])?,
+        pattern: None,
+        count: 10,
+        novalues: false,
+    };
+    let mut args = Args::new(argv, 3);
+    while let Some(arg) = args.next() {
+        if is(arg, "match") {
+            scan.pattern = Some(args.value()?);
+        } else if is(arg, "count") {
+            let n = args.int()?;
+            if n < 1 {
+                return Err(Error::Syntax);
+            }
+            scan.count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if novalues_allowed && is(arg, "novalues") {
+            scan.novalues = true;
+        } else {
+            return Err(Error::Syntax);
+        }
+    }
+    Ok(scan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! Handlers for hash commands: parse argv, call the typed API in `crate::hashes`.
 
-use super::args::{Args, is};
-use super::keys::parse_cursor;
+use super::args::{collection_scan, is};
 use super::table::{CommandSpec, F, KEY1, OOM, R, W, cmd};
 use crate::error::{Error, Result};
 use crate::keys::ExpireCondition;
@@ -191,31 +190,9 @@ fn hrandfield(s: &mut Session, argv: &[&[u8]]) -> Reply {
 }
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]`.
-fn parse_hscan<'a>(argv: &'a [&'a [u8]]) -> Result<(u64, Option<&'a [u8]>, usize, bool)> {
-    let cursor = parse_cursor(argv[2])?;
-    let (mut pattern, mut count, mut novalues) = (None, 10, false);
-    let mut args = Args::new(argv, 3);
-    while let Some(arg) = args.next() {
-        if is(arg, "match") {
-            pattern = Some(args.value()?);
-        } else if is(arg, "count") {
-            let n = args.int()?;
-            if n < 1 {
-                return Err(Error::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(arg, "novalues") {
-            novalues = true;
-        } else {
-            return Err(Error::Syntax);
-        }
-    }
-    Ok((cursor, pattern, count, novalues))
-}
-
 fn hscan(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    let (cursor, pattern, count, novalues) = match parse_hscan(argv) {
-        Ok(parsed) => parsed,
+    let (cursor, pattern, count, novalues) = match collection_scan(argv, true) {
+        Ok(scan) => (scan.cursor, scan.pattern, scan.count, scan.novalues),
         Err(err) => return err.into(),
     };
     match s.engine_db().hscan(argv[1], cursor, pattern, count) {

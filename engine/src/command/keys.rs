@@ -155,7 +155,7 @@ pub(super) fn keys(s: &mut Session, argv: &[&[u8]]) -> Reply {
 /// string: no leading whitespace, an optional sign (a negative number wraps modulo 2^64, so
 /// `-1` is the largest cursor), digits up to the end or a NUL byte, overflow refused. The empty
 /// string is cursor 0.
-pub(super) fn parse_cursor(arg: &[u8]) -> Result<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64> {
     let invalid = || Error::msg("ERR invalid cursor");
     let text = arg.split(|&b| b == 0).next().unwrap_or_default();
     if text.first().is_some_and(|&b| b.is_ascii_whitespace() || b == 0x0b) {

@@ -1,7 +1,6 @@
 //! Handlers for set commands: parse argv, call the typed API in `crate::sets`.
 
-use super::args::{Args, is};
-use super::keys::parse_cursor;
+use super::args::{Args, collection_scan, is};
 use super::table::{ALLKEYS, CommandSpec, F, KEY1, OOM, R, W, cmd, k};
 use crate::error::{Error, Result};
 use crate::num::parse_i64;
@@ -169,27 +168,8 @@ fn sintercard(s: &mut Session, argv: &[&[u8]]) -> Reply {
 
 /// `SSCAN key cursor [MATCH pattern] [COUNT count]`.
 fn sscan(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    let parsed = (|| {
-        let cursor = parse_cursor(argv[2])?;
-        let (mut pattern, mut count) = (None, 10);
-        let mut args = Args::new(argv, 3);
-        while let Some(arg) = args.next() {
-            if is(arg, "match") {
-                pattern = Some(args.value()?);
-            } else if is(arg, "count") {
-                let n = args.int()?;
-                if n < 1 {
-                    return Err(Error::Syntax);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            } else {
-                return Err(Error::Syntax);
-            }
-        }
-        Ok((cursor, pattern, count))
-    })();
-    let (cursor, pattern, count) = match parsed {
-        Ok(parsed) => parsed,
+    let (cursor, pattern, count) = match collection_scan(argv, false) {
+        Ok(scan) => (scan.cursor, scan.pattern, scan.count),
         Err(err) => return err.into(),
     };
     match s.engine_db().sscan(argv[1], cursor, pattern, count) {

@@ -4,9 +4,8 @@
 //! Scores are [`Reply::Double`]: RESP3 doubles, RESP2 bulk strings. Member/score lists are
 //! flat in RESP2 and `[member, score]` pairs in RESP3, as Redis 7 answers.
 
-use super::args::{Args, is};
+use super::args::{Args, CollectionScan, collection_scan, is};
 use super::blocking::{block_on, parse_timeout};
-use super::keys::parse_cursor;
 use super::table::{CommandFlags, CommandSpec, F, KEY1, OOM, R, W, cmd, k};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -634,22 +633,7 @@ fn zdiffstore(s: &mut Session, argv: &[&[u8]]) -> Reply {
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: scores as text, flat after each member.
 fn zscan(s: &mut Session, argv: &[&[u8]]) -> Reply {
     reply_of((|| {
-        let cursor = parse_cursor(argv[2])?;
-        let (mut pattern, mut count) = (None, 10);
-        let mut args = Args::new(argv, 3);
-        while let Some(arg) = args.next() {
-            if is(arg, "match") {
-                pattern = Some(args.value()?);
-            } else if is(arg, "count") {
-                let n = args.int()?;
-                if n < 1 {
-                    return Err(Error::Syntax);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            } else {
-                return Err(Error::Syntax);
-            }
-        }
+        let CollectionScan { cursor, pattern, count, .. } = collection_scan(argv, false)?;
         let (next, found) = s.engine_db().zscan(argv[1], cursor, pattern, count)?;
         let items =
             found.into_iter().flat_map(|(m, score)| [Reply::Bulk(m), Reply::bulk(format_double(score))]);

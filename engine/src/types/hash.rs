@@ -530,15 +530,7 @@ mod tests {
 
     use super::*;
 
-    fn rng() -> impl FnMut() -> u64 {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
+    use crate::types::test_rng as rng;
 
     #[test]
     fn representation_follows_the_limits() {

@@ -15,6 +15,7 @@
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
+use super::set::{self, put_len};
 use super::zset_tree::{Entry, Tree, cmp_score};
 use crate::error::{Error, Result};
 use crate::keyspace::index::Index;
@@ -246,19 +247,6 @@ impl PartialEq for ZSet {
 
 impl Eq for ZSet {}
 
-/// Appends `n` as an unsigned LEB128 varint.
-fn put_len(buf: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            buf.push(byte);
-            return;
-        }
-        buf.push(byte | 0x80);
-    }
-}
-
 /// One decoded record: score, member and its byte range in the buffer.
 #[derive(Debug, Clone, Copy)]
 struct Record<'a> {
@@ -272,21 +260,9 @@ struct Record<'a> {
 /// well-formed record (never for offsets the set produced; possible for a made-up cursor).
 fn read_record(buf: &[u8], at: usize) -> Option<Record<'_>> {
     let score_bytes: [u8; 8] = buf.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    let (mut len, mut shift, mut i) = (0usize, 0u32, at + 8);
-    loop {
-        let byte = *buf.get(i)?;
-        i += 1;
-        if shift > 56 {
-            return None;
-        }
-        len |= usize::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    let end = i.checked_add(len)?;
-    Some(Record { score: f64::from_le_bytes(score_bytes), member: buf.get(i..end)?, start: at, end })
+    // After the score: a varint length and the member, as a set's record.
+    let (member, end) = set::read_record(buf, at + 8)?;
+    Some(Record { score: f64::from_le_bytes(score_bytes), member, start: at, end })
 }
 
 /// Records of `buf` from `at` on.
@@ -513,15 +489,7 @@ mod tests {
 
     use super::*;
 
-    fn rng() -> impl FnMut() -> u64 {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
+    use crate::types::test_rng as rng;
 
     /// The model's members in order.
     fn ordered(model: &BTreeMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
