@@ -9,7 +9,7 @@
 //! Values that a write replaces or deletes are collected and dropped after the locks are
 //! released, so freeing a large value never stalls other threads on the stripe.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
 
@@ -184,7 +184,7 @@ impl Inner {
     pub(crate) fn read_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> ReadSet<'_> {
         let order = self.lock_order(keys);
         let guards = order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).read())).collect();
-        ReadSet { guards, inner: self, expired: Vec::new() }
+        ReadSet { guards, inner: self, expired: RefCell::new(Vec::new()) }
     }
 
     /// Sorted, de-duplicated (database, stripe) pairs: the one lock order.
@@ -276,12 +276,14 @@ impl<'e> WriteSet<'e> {
 pub(crate) struct ReadSet<'e> {
     guards: Vec<(usize, usize, RwLockReadGuard<'e, Stripe>)>,
     inner: &'e Inner,
-    expired: Vec<(usize, Vec<u8>)>,
+    /// Keys found expired, deleted once the read locks are released. Behind a `RefCell` so
+    /// that `get` takes `&self` and entries of several keys can be borrowed at once.
+    expired: RefCell<Vec<(usize, Vec<u8>)>>,
 }
 
 impl ReadSet<'_> {
     /// The live entry for `key` in `db`, whose stripe must be in the set.
-    pub(crate) fn get(&mut self, db: usize, key: &[u8], lookup: Lookup) -> Option<Found<'_>> {
+    pub(crate) fn get(&self, db: usize, key: &[u8], lookup: Lookup) -> Option<Found<'_>> {
         let inner = self.inner;
         let hash = inner.hash(key);
         let stripe_index = inner.dbs[db].stripe_for(hash);
@@ -291,7 +293,7 @@ impl ReadSet<'_> {
         let stripe = &self.guards[i].2;
         let found = stripe.find_slot(hash, key).and_then(|slot| {
             if slot.expire_at_ms().is_some() && slot.is_expired(inner.clock.now_ms()) {
-                self.expired.push((db, key.to_vec()));
+                self.expired.borrow_mut().push((db, key.to_vec()));
                 return None;
             }
             if lookup.touch {
@@ -309,7 +311,7 @@ impl ReadSet<'_> {
 impl Drop for ReadSet<'_> {
     fn drop(&mut self) {
         self.guards.clear();
-        for (db, key) in std::mem::take(&mut self.expired) {
+        for (db, key) in self.expired.take() {
             self.inner.write_set([(db, key.as_slice())]).entry(db, &key);
         }
     }

@@ -83,13 +83,13 @@ impl Engine {
 
     /// `EXISTS`: how many of `keys` exist (a key named twice counts twice).
     pub fn exists<K: AsRef<[u8]>>(&self, keys: &[K]) -> usize {
-        let mut set = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        let set = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
         keys.iter().filter(|key| set.get(self.db, key.as_ref(), Lookup::NO_TOUCH).is_some()).count()
     }
 
     /// `TOUCH`: updates access times; returns how many of `keys` exist.
     pub fn touch<K: AsRef<[u8]>>(&self, keys: &[K]) -> usize {
-        let mut set = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        let set = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
         keys.iter().filter(|key| set.get(self.db, key.as_ref(), Lookup::READ).is_some()).count()
     }
 

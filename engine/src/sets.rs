@@ -267,18 +267,13 @@ impl Engine {
         Ok(true)
     }
 
-    /// `SINTER`, `SUNION`, `SDIFF` over `keys`, read atomically.
+    /// `SINTER`, `SUNION`, `SDIFF` over `keys`, computed on the sets in place under the read
+    /// locks of all of them.
     fn set_algebra<K: AsRef<[u8]>>(&self, op: Algebra, keys: &[K]) -> Result<Vec<Vec<u8>>> {
-        let mut locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
-        let mut values = Vec::with_capacity(keys.len());
+        let locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        let mut sets = Vec::with_capacity(keys.len());
         for key in keys {
-            let value = locked.get(self.db, key.as_ref(), Lookup::READ).map(|f| f.value.to_owned_value());
-            values.push(value);
-        }
-        drop(locked);
-        let mut sets = Vec::with_capacity(values.len());
-        for value in &values {
-            sets.push(set_of(value.as_ref().map(Value::as_ref))?);
+            sets.push(set_of(locked.get(self.db, key.as_ref(), Lookup::READ).map(|f| f.value))?);
         }
         Ok(compute(op, &sets))
     }

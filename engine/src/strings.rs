@@ -223,7 +223,7 @@ impl Engine {
     /// `MGET`: the strings at `keys` (`None` for absent keys and non-strings), read
     /// atomically: no concurrent `MSET` is seen half-applied.
     pub fn mget<K: AsRef<[u8]>>(&self, keys: &[K]) -> Vec<Option<Vec<u8>>> {
-        let mut set = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        let set = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
         keys.iter()
             .map(|key| {
                 set.get(self.db, key.as_ref(), Lookup::READ).and_then(|found| found.value.string_to_vec())
@@ -411,8 +411,8 @@ impl Engine {
 
     /// The two strings for LCS, read atomically.
     fn lcs_inputs(&self, key1: &[u8], key2: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
-        let mut set = self.inner.read_set([(self.db, key1), (self.db, key2)]);
-        let mut read = |key: &[u8]| match set.get(self.db, key, Lookup::READ) {
+        let set = self.inner.read_set([(self.db, key1), (self.db, key2)]);
+        let read = |key: &[u8]| match set.get(self.db, key, Lookup::READ) {
             None => Ok(Vec::new()),
             Some(found) => found
                 .value

@@ -655,13 +655,16 @@ impl Engine {
         weights: &[f64],
         aggregate: Aggregate,
     ) -> Result<Vec<ScoredMember>> {
-        let mut locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
-        for key in keys {
-            check_algebra_type(locked.get(self.db, key.as_ref(), Lookup::READ).map(|f| f.value))?;
+        let locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        let values: Vec<_> =
+            keys.iter().map(|key| locked.get(self.db, key.as_ref(), Lookup::READ).map(|f| f.value)).collect();
+        // Every type is checked before any input is read, so WRONGTYPE wins.
+        for value in &values {
+            check_algebra_type(*value)?;
         }
         let mut inputs = Vec::with_capacity(keys.len());
-        for key in keys {
-            inputs.push(scored_members(locked.get(self.db, key.as_ref(), Lookup::QUIET).map(|f| f.value))?);
+        for value in values {
+            inputs.push(scored_members(value)?);
         }
         drop(locked);
         Ok(compute(op, inputs.into_iter(), weights, aggregate))
@@ -670,7 +673,7 @@ impl Engine {
     /// Checks that every one of `keys` is absent, a sorted set or a set (WRONGTYPE
     /// otherwise), as the algebra commands require.
     pub fn zalgebra_check_types<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<()> {
-        let mut locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
+        let locked = self.inner.read_set(keys.iter().map(|k| (self.db, k.as_ref())));
         for key in keys {
             check_algebra_type(locked.get(self.db, key.as_ref(), Lookup::QUIET).map(|f| f.value))?;
         }
