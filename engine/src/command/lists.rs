@@ -2,7 +2,7 @@
 
 use super::args::{Args, is};
 use super::blocking::{block_on, parse_timeout};
-use super::table::{CommandFlags, CommandSpec, KeySpec};
+use super::table::{BL, CommandSpec, F, KEY1, KeySpec, MK, NOKEYS, NS, OOM, R, W, cmd, k};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::lists::{InsertPosition, ListEnd, LposOptions, Popped, RANK_ZERO};
@@ -288,57 +288,33 @@ fn blmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
     block_on(s, keys, deadline, attempt, Reply::NullArray)
 }
 
-const W: CommandFlags = CommandFlags::WRITE;
-const R: CommandFlags = CommandFlags::READONLY;
-const OOM: CommandFlags = CommandFlags::DENYOOM;
-const F: CommandFlags = CommandFlags::FAST;
-const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
-/// Blocking commands are also `noscript`, as in Redis.
-const BL: CommandFlags = CommandFlags::BLOCKING.union(CommandFlags::NOSCRIPT);
-const KEY1: KeySpec = KeySpec { first: 1, last: 1, step: 1 };
-const KEY12: KeySpec = KeySpec { first: 1, last: 2, step: 1 };
-const NOKEYS: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
 /// Every argument but the last (the timeout).
-const KEYS_BUT_LAST: KeySpec = KeySpec { first: 1, last: -2, step: 1 };
-
-macro_rules! cmd {
-    ($name:literal, $arity:expr, $flags:expr, $keys:expr, $since:literal, $summary:literal, $handler:path) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            keys: $keys,
-            group: "list",
-            since: $since,
-            summary: $summary,
-            handler: $handler,
-        }
-    };
-}
+const KEYS_BUT_LAST: KeySpec = k(1, -2, 1);
+const KEY12: KeySpec = k(1, 2, 1);
 
 /// The list commands.
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[CommandSpec] = &[
-    cmd!("lpush", -3, W.union(OOM).union(F), KEY1, "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", lpush),
-    cmd!("rpush", -3, W.union(OOM).union(F), KEY1, "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", rpush),
-    cmd!("lpushx", -3, W.union(OOM).union(F), KEY1, "2.2.0", "Prepends one or more elements to a list only when the list exists.", lpushx),
-    cmd!("rpushx", -3, W.union(OOM).union(F), KEY1, "2.2.0", "Appends an element to a list only when the list exists.", rpushx),
-    cmd!("lpop", -2, W.union(F), KEY1, "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", lpop),
-    cmd!("rpop", -2, W.union(F), KEY1, "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", rpop),
-    cmd!("llen", 2, R.union(F), KEY1, "1.0.0", "Returns the length of a list.", llen),
-    cmd!("lrange", 4, R, KEY1, "1.0.0", "Returns a range of elements from a list.", lrange),
-    cmd!("lindex", 3, R, KEY1, "1.0.0", "Returns an element from a list by its index.", lindex),
-    cmd!("lset", 4, W.union(OOM), KEY1, "1.0.0", "Sets the value of an element in a list by its index.", lset),
-    cmd!("linsert", 5, W.union(OOM), KEY1, "2.2.0", "Inserts an element before or after another element in a list.", linsert),
-    cmd!("lrem", 4, W, KEY1, "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", lrem),
-    cmd!("ltrim", 4, W, KEY1, "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", ltrim),
-    cmd!("lpos", -3, R, KEY1, "6.0.6", "Returns the index of matching elements in a list.", lpos),
-    cmd!("lmove", 5, W.union(OOM), KEY12, "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove),
-    cmd!("rpoplpush", 3, W.union(OOM), KEY12, "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush),
-    cmd!("lmpop", -4, W.union(MK), NOKEYS, "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", lmpop),
-    cmd!("blpop", -3, W.union(BL), KEYS_BUT_LAST, "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blpop),
-    cmd!("brpop", -3, W.union(BL), KEYS_BUT_LAST, "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", brpop),
-    cmd!("brpoplpush", 4, W.union(OOM).union(BL), KEY12, "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
-    cmd!("blmove", 6, W.union(OOM).union(BL), KEY12, "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
-    cmd!("blmpop", -5, W.union(CommandFlags::BLOCKING).union(MK), NOKEYS, "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
+    cmd!("lpush", -3, W.union(OOM).union(F), KEY1, "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", lpush),
+    cmd!("rpush", -3, W.union(OOM).union(F), KEY1, "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", rpush),
+    cmd!("lpushx", -3, W.union(OOM).union(F), KEY1, "list", "2.2.0", "Prepends one or more elements to a list only when the list exists.", lpushx),
+    cmd!("rpushx", -3, W.union(OOM).union(F), KEY1, "list", "2.2.0", "Appends an element to a list only when the list exists.", rpushx),
+    cmd!("lpop", -2, W.union(F), KEY1, "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", lpop),
+    cmd!("rpop", -2, W.union(F), KEY1, "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", rpop),
+    cmd!("llen", 2, R.union(F), KEY1, "list", "1.0.0", "Returns the length of a list.", llen),
+    cmd!("lrange", 4, R, KEY1, "list", "1.0.0", "Returns a range of elements from a list.", lrange),
+    cmd!("lindex", 3, R, KEY1, "list", "1.0.0", "Returns an element from a list by its index.", lindex),
+    cmd!("lset", 4, W.union(OOM), KEY1, "list", "1.0.0", "Sets the value of an element in a list by its index.", lset),
+    cmd!("linsert", 5, W.union(OOM), KEY1, "list", "2.2.0", "Inserts an element before or after another element in a list.", linsert),
+    cmd!("lrem", 4, W, KEY1, "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", lrem),
+    cmd!("ltrim", 4, W, KEY1, "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", ltrim),
+    cmd!("lpos", -3, R, KEY1, "list", "6.0.6", "Returns the index of matching elements in a list.", lpos),
+    cmd!("lmove", 5, W.union(OOM), KEY12, "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove),
+    cmd!("rpoplpush", 3, W.union(OOM), KEY12, "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush),
+    cmd!("lmpop", -4, W.union(MK), NOKEYS, "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", lmpop),
+    cmd!("blpop", -3, W.union(BL).union(NS), KEYS_BUT_LAST, "list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blpop),
+    cmd!("brpop", -3, W.union(BL).union(NS), KEYS_BUT_LAST, "list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", brpop),
+    cmd!("brpoplpush", 4, W.union(OOM).union(BL).union(NS), KEY12, "list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
+    cmd!("blmove", 6, W.union(OOM).union(BL).union(NS), KEY12, "list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
+    cmd!("blmpop", -5, W.union(BL).union(MK), NOKEYS, "list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
 ];

@@ -1,14 +1,11 @@
 //! Handlers for `SORT` and `SORT_RO`: parse argv, call [`Engine::sort`](crate::Engine::sort).
 
-use super::CommandFlags;
-use super::table::{CommandSpec, KEY1, OOM, R, W, cmd};
+use super::table::{CommandSpec, KEY1, MK, OOM, R, W, cmd};
 use crate::error::{Error, Result};
 use crate::num::parse_i64;
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::sort::{SortOptions, SortOutcome};
-
-const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
 
 /// The sort commands' table entries. Their keys are movable: `BY`/`GET` patterns name keys
 /// derived from the data, and `STORE` may appear anywhere.

@@ -112,7 +112,9 @@ pub(super) const R: CommandFlags = CommandFlags::READONLY;
 pub(super) const OOM: CommandFlags = CommandFlags::DENYOOM;
 pub(super) const F: CommandFlags = CommandFlags::FAST;
 const ADMIN: CommandFlags = CommandFlags::ADMIN;
-const NS: CommandFlags = CommandFlags::NOSCRIPT;
+pub(super) const NS: CommandFlags = CommandFlags::NOSCRIPT;
+pub(super) const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
+pub(super) const BL: CommandFlags = CommandFlags::BLOCKING;
 const LD: CommandFlags = CommandFlags::LOADING;
 const ST: CommandFlags = CommandFlags::STALE;
 const NA: CommandFlags = CommandFlags::NO_AUTH;
@@ -124,7 +126,7 @@ const HANDSHAKE: CommandFlags = NS.union(LD).union(ST).union(F).union(NA).union(
 pub(super) const fn k(first: i32, last: i32, step: i32) -> KeySpec {
     KeySpec { first, last, step }
 }
-const NOKEYS: KeySpec = k(0, 0, 0);
+pub(super) const NOKEYS: KeySpec = k(0, 0, 0);
 pub(super) const KEY1: KeySpec = k(1, 1, 1);
 pub(super) const ALLKEYS: KeySpec = k(1, -1, 1);
 

@@ -6,18 +6,13 @@
 
 use super::args::{Args, CollectionScan, collection_scan, is};
 use super::blocking::{block_on, parse_timeout};
-use super::table::{CommandFlags, CommandSpec, F, KEY1, OOM, R, W, cmd, k};
+use super::table::{BL, CommandSpec, F, KEY1, MK, NOKEYS, NS, OOM, R, W, cmd, k};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::num::{format_double, parse_f64_strict, parse_i64};
 use crate::reply::Reply;
 use crate::session::{Protocol, Session};
 use crate::zsets::{Aggregate, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions};
-
-const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
-const BL: CommandFlags = CommandFlags::BLOCKING;
-const NS: CommandFlags = CommandFlags::NOSCRIPT;
-const NOKEYS: super::table::KeySpec = k(0, 0, 0);
 
 /// The sorted set commands' table entries.
 #[rustfmt::skip]
