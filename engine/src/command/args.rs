@@ -73,6 +73,31 @@ pub(crate) fn db_index(arg: &[u8], databases: usize) -> Result<usize> {
     usize::try_from(index).ok().filter(|&i| i < databases).ok_or(Error::DbIndexOutOfRange)
 }
 
+/// What [`mpop_args`] parses: the keys, the word after them, the count.
+pub(crate) type MpopArgs<'a> = (&'a [&'a [u8]], &'a [u8], usize);
+
+/// `numkeys key [key ...] <where> [COUNT count]` from `argv[at]`, as LMPOP, BLMPOP, ZMPOP and
+/// BZMPOP take it: the keys, the word after them (LEFT/RIGHT, MIN/MAX, for the caller to
+/// check) and the count (default 1). Redis's errors: a bad or non-positive `numkeys`, a
+/// non-positive count; no room for the word, or anything but one `COUNT`, is a syntax error.
+pub(crate) fn mpop_args<'a>(argv: &'a [&'a [u8]], at: usize) -> Result<MpopArgs<'a>> {
+    let numkeys_error = || Error::msg("ERR numkeys should be greater than 0");
+    let numkeys = parse_i64(argv[at]).map_err(|_| numkeys_error())?;
+    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or_else(numkeys_error)?;
+    let where_at = numkeys.checked_add(at + 1).filter(|&i| i < argv.len()).ok_or(Error::Syntax)?;
+    let mut count = None;
+    let mut args = Args::new(argv, where_at + 1);
+    while let Some(arg) = args.next() {
+        if !is(arg, "count") || count.is_some() {
+            return Err(Error::Syntax);
+        }
+        let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
+        count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
+    }
+    let count = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
+    Ok((&argv[at + 1..where_at], argv[where_at], count))
+}
+
 /// The arguments of `SSCAN`/`HSCAN`/`ZSCAN key cursor [MATCH pattern] [COUNT count]`, and
 /// HSCAN's `[NOVALUES]` when `novalues_allowed`.
 #[derive(Debug, Clone, Copy)]

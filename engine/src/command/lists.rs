@@ -1,6 +1,6 @@
 //! Handlers for list commands: parse argv, call the typed API in `crate::lists`.
 
-use super::args::{Args, is};
+use super::args::{Args, is, mpop_args};
 use super::blocking::{block_on, parse_timeout};
 use super::table::{BL, CommandSpec, F, KEY1, KeySpec, MK, NOKEYS, NS, OOM, R, W, cmd, k};
 use crate::engine::Engine;
@@ -177,23 +177,8 @@ fn rpoplpush(s: &mut Session, argv: &[&[u8]]) -> Reply {
 
 /// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` from `argv[at]` (LMPOP, BLMPOP).
 fn parse_mpop<'a>(argv: &'a [&'a [u8]], at: usize) -> Result<(&'a [&'a [u8]], ListEnd, usize)> {
-    let numkeys_error = "ERR numkeys should be greater than 0";
-    let numkeys = parse_i64(argv[at]).map_err(|_| Error::msg(numkeys_error))?;
-    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or(Error::msg(numkeys_error))?;
-    // The direction follows the keys; no room for it is a syntax error.
-    let end_at = numkeys.checked_add(at + 1).filter(|&end_at| end_at < argv.len()).ok_or(Error::Syntax)?;
-    let keys = &argv[at + 1..end_at];
-    let end = list_end(argv[end_at])?;
-    let mut count = None;
-    let mut args = Args::new(argv, end_at + 1);
-    while let Some(arg) = args.next() {
-        if !is(arg, "count") || count.is_some() {
-            return Err(Error::Syntax);
-        }
-        let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
-        count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
-    }
-    Ok((keys, end, usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX)))
+    let (keys, end, count) = mpop_args(argv, at)?;
+    Ok((keys, list_end(end)?, count))
 }
 
 fn popped_reply(popped: Option<Popped>) -> Reply {

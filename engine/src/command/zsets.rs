@@ -4,7 +4,7 @@
 //! Scores are [`Reply::Double`]: RESP3 doubles, RESP2 bulk strings. Member/score lists are
 //! flat in RESP2 and `[member, score]` pairs in RESP3, as Redis 7 answers.
 
-use super::args::{Args, CollectionScan, collection_scan, is};
+use super::args::{CollectionScan, collection_scan, is, mpop_args};
 use super::blocking::{block_on, parse_timeout};
 use super::table::{BL, CommandSpec, F, KEY1, MK, NOKEYS, NS, OOM, R, W, cmd, k};
 use crate::engine::Engine;
@@ -354,26 +354,13 @@ fn zpopmax(s: &mut Session, argv: &[&[u8]]) -> Reply {
 /// `numkeys key [key ...] MIN|MAX [COUNT count]` from `argv[at]` (ZMPOP, BZMPOP): the keys,
 /// whether to pop the maximum, and the count.
 fn parse_zmpop<'a>(argv: &'a [&'a [u8]], at: usize) -> Result<(&'a [&'a [u8]], bool, usize)> {
-    let numkeys_error = "ERR numkeys should be greater than 0";
-    let numkeys = parse_i64(argv[at]).map_err(|_| Error::msg(numkeys_error))?;
-    let numkeys = usize::try_from(numkeys).ok().filter(|&n| n > 0).ok_or(Error::msg(numkeys_error))?;
-    let end_at = numkeys.checked_add(at + 1).filter(|&end_at| end_at < argv.len()).ok_or(Error::Syntax)?;
-    let keys = &argv[at + 1..end_at];
-    let max = match argv[end_at] {
+    let (keys, which, count) = mpop_args(argv, at)?;
+    let max = match which {
         arg if is(arg, "min") => false,
         arg if is(arg, "max") => true,
         _ => return Err(Error::Syntax),
     };
-    let mut count = None;
-    let mut args = Args::new(argv, end_at + 1);
-    while let Some(arg) = args.next() {
-        if !is(arg, "count") || count.is_some() {
-            return Err(Error::Syntax);
-        }
-        let n = parse_i64(args.value()?).ok().filter(|&n| n > 0);
-        count = Some(n.ok_or(Error::msg("ERR count should be greater than 0"))?);
-    }
-    Ok((keys, max, usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX)))
+    Ok((keys, max, count))
 }
 
 fn zmpop_reply(popped: Option<(Vec<u8>, Vec<ScoredMember>)>) -> Reply {
