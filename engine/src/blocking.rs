@@ -35,15 +35,18 @@ use crate::reply::Reply;
 /// A key in a database.
 type DbKey = (usize, Vec<u8>);
 
-/// A blocked command's non-blocking form: `Ok(Some(_))` when it could be served.
-pub(crate) type Attempt<T> = Box<dyn Fn(&Engine) -> Result<Option<T>> + Send + Sync>;
+/// A blocked command's non-blocking form, given the keys it waits on: `Ok(Some(_))` when it
+/// could be served.
+pub(crate) type Attempt<T> = Box<dyn Fn(&Engine, &[Vec<u8>]) -> Result<Option<T>> + Send + Sync>;
 
 /// What the serving side needs of a waiter, whatever its result type.
 trait Pending: Send + Sync {
     /// Tries to serve the waiter.
     fn try_serve(&self) -> Served;
+    /// The database it waits in.
+    fn db(&self) -> usize;
     /// The keys it waits on.
-    fn keys(&self) -> &[DbKey];
+    fn keys(&self) -> &[Vec<u8>];
 }
 
 /// Outcome of one serving attempt.
@@ -68,7 +71,7 @@ struct State<T> {
 
 /// One blocked command. See the module docs.
 pub(crate) struct Waiter<T> {
-    keys: Vec<DbKey>,
+    keys: Vec<Vec<u8>>,
     /// The engine (weak: the engine owns its waiters) and database the attempt runs in.
     inner: Weak<Inner>,
     db: usize,
@@ -85,7 +88,7 @@ impl<T: Send> Pending for Waiter<T> {
         }
         let Some(inner) = self.inner.upgrade() else { return Served::Done };
         let engine = Engine { inner, db: self.db };
-        match (self.attempt)(&engine) {
+        match (self.attempt)(&engine, &self.keys) {
             Ok(Some(value)) => state.result = Some(Ok(value)),
             // A key of the wrong type (or any other error) keeps the client blocked, as in
             // Redis: the key is not ready for it.
@@ -99,7 +102,11 @@ impl<T: Send> Pending for Waiter<T> {
         Served::Done
     }
 
-    fn keys(&self) -> &[DbKey] {
+    fn db(&self) -> usize {
+        self.db
+    }
+
+    fn keys(&self) -> &[Vec<u8>] {
         &self.keys
     }
 }
@@ -141,11 +148,11 @@ impl Blocked {
 
     fn register(&self, waiter: Arc<dyn Pending>) {
         let mut queues = self.queues.lock();
-        let mut seen: Vec<&DbKey> = Vec::new();
+        let mut seen: Vec<&[u8]> = Vec::new();
         for key in waiter.keys() {
-            if !seen.contains(&key) {
+            if !seen.contains(&key.as_slice()) {
                 seen.push(key);
-                queues.entry(key.clone()).or_default().push_back(Arc::clone(&waiter));
+                queues.entry((waiter.db(), key.clone())).or_default().push_back(Arc::clone(&waiter));
             }
         }
         self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -156,12 +163,13 @@ impl Blocked {
         let mut queues = self.queues.lock();
         let mut found = false;
         for key in waiter.keys() {
-            if let Some(queue) = queues.get_mut(key) {
+            let key = (waiter.db(), key.clone());
+            if let Some(queue) = queues.get_mut(&key) {
                 let before = queue.len();
                 queue.retain(|w| !Arc::ptr_eq(w, waiter));
                 found |= queue.len() != before;
                 if queue.is_empty() {
-                    queues.remove(key);
+                    queues.remove(&key);
                 }
             }
         }
@@ -238,6 +246,12 @@ pub(crate) fn block_thread<T: Send + 'static>(
     }
 }
 
+/// The instant `timeout` from now (`None`: wait forever; a timeout too large to represent
+/// also waits forever).
+pub(crate) fn deadline_after(timeout: Option<std::time::Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
+}
+
 /// How a blocking command started.
 pub(crate) enum Start<T: Send + 'static> {
     /// Served at once.
@@ -252,12 +266,12 @@ pub(crate) fn start<T: Send + 'static>(
     keys: Vec<Vec<u8>>,
     attempt: Attempt<T>,
 ) -> Result<Start<T>> {
-    if let Some(value) = attempt(engine)? {
+    if let Some(value) = attempt(engine, &keys)? {
         return Ok(Start::Ready(value));
     }
     let db = engine.db;
     let waiter = Arc::new(Waiter {
-        keys: keys.into_iter().map(|key| (db, key)).collect(),
+        keys,
         inner: Arc::downgrade(&engine.inner),
         db,
         attempt,
@@ -279,7 +293,8 @@ pub(crate) fn start<T: Send + 'static>(
             let value = handle.finish_with(result?);
             return Ok(Start::Ready(value));
         }
-        let (attempted, written) = deferring_service(|| (handle.waiter.attempt)(engine));
+        let waiter = &handle.waiter;
+        let (attempted, written) = deferring_service(|| (waiter.attempt)(engine, &waiter.keys));
         if !written.is_empty() {
             // Serve others after this waiter is settled (below), with no lock held.
             PENDING.with(|pending| pending.borrow_mut().extend(written));

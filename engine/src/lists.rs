@@ -4,6 +4,7 @@
 //! A key never holds an empty list: every command that removes elements deletes the key
 //! when the last one goes. The representation lives in `types::list`.
 
+use crate::blocking::deadline_after;
 use crate::db::{EntryMut, Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -491,9 +492,8 @@ impl Engine {
         count: usize,
         timeout: Option<std::time::Duration>,
     ) -> Result<Option<Popped>> {
-        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_ref().to_vec()).collect();
-        let attempt_keys = keys.clone();
-        let attempt = Box::new(move |engine: &Engine| engine.lmpop(&attempt_keys, end, count));
+        let keys = keys.iter().map(|k| k.as_ref().to_vec()).collect();
+        let attempt = Box::new(move |engine: &Engine, keys: &[Vec<u8>]| engine.lmpop(keys, end, count));
         crate::blocking::block_thread(self, keys, deadline_after(timeout), attempt)
     }
 
@@ -508,15 +508,10 @@ impl Engine {
     ) -> Result<Option<Vec<u8>>> {
         let (source, destination) = (source.as_ref().to_vec(), destination.as_ref().to_vec());
         let key = source.clone();
-        let attempt = Box::new(move |engine: &Engine| engine.lmove(&source, &destination, from, to));
+        let attempt =
+            Box::new(move |engine: &Engine, _: &[Vec<u8>]| engine.lmove(&source, &destination, from, to));
         crate::blocking::block_thread(self, vec![key], deadline_after(timeout), attempt)
     }
-}
-
-/// The instant `timeout` from now (`None`: wait forever; a timeout too large to represent
-/// also waits forever).
-pub(crate) fn deadline_after(timeout: Option<std::time::Duration>) -> Option<std::time::Instant> {
-    timeout.and_then(|t| std::time::Instant::now().checked_add(t))
 }
 
 #[cfg(test)]

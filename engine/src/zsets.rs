@@ -838,10 +838,9 @@ impl Engine {
         count: usize,
         timeout: Option<std::time::Duration>,
     ) -> Result<Option<(Vec<u8>, Vec<ScoredMember>)>> {
-        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.as_ref().to_vec()).collect();
-        let attempt_keys = keys.clone();
-        let attempt = Box::new(move |engine: &Engine| engine.zmpop(&attempt_keys, max, count));
-        crate::blocking::block_thread(self, keys, crate::lists::deadline_after(timeout), attempt)
+        let keys = keys.iter().map(|k| k.as_ref().to_vec()).collect();
+        let attempt = Box::new(move |engine: &Engine, keys: &[Vec<u8>]| engine.zmpop(keys, max, count));
+        crate::blocking::block_thread(self, keys, crate::blocking::deadline_after(timeout), attempt)
     }
 }
 

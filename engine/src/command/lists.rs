@@ -208,9 +208,8 @@ fn bpop(s: &mut Session, argv: &[&[u8]], end: ListEnd) -> Reply {
         Err(err) => return err.into(),
     };
     let keys = to_vecs(keys);
-    let attempt_keys = keys.clone();
-    let attempt = Box::new(move |engine: &Engine| {
-        let popped = engine.lmpop(&attempt_keys, end, 1)?;
+    let attempt = Box::new(move |engine: &Engine, keys: &[Vec<u8>]| {
+        let popped = engine.lmpop(keys, end, 1)?;
         Ok(popped.and_then(|mut p| {
             p.elements.pop().map(|element| Reply::Array(vec![Reply::Bulk(p.key), Reply::Bulk(element)]))
         }))
@@ -240,7 +239,9 @@ fn bmove(
         Err(err) => return err.into(),
     };
     let (src, dst) = (source.to_vec(), destination.to_vec());
-    let attempt = Box::new(move |engine: &Engine| Ok(engine.lmove(&src, &dst, from, to)?.map(Reply::Bulk)));
+    let attempt = Box::new(move |engine: &Engine, _: &[Vec<u8>]| {
+        Ok(engine.lmove(&src, &dst, from, to)?.map(Reply::Bulk))
+    });
     block_on(s, vec![source.to_vec()], deadline, attempt, Reply::Null)
 }
 
@@ -266,9 +267,8 @@ fn blmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
         Err(err) => return err.into(),
     };
     let keys = to_vecs(keys);
-    let attempt_keys = keys.clone();
-    let attempt = Box::new(move |engine: &Engine| {
-        Ok(engine.lmpop(&attempt_keys, end, count)?.map(|p| popped_reply(Some(p))))
+    let attempt = Box::new(move |engine: &Engine, keys: &[Vec<u8>]| {
+        Ok(engine.lmpop(keys, end, count)?.map(|p| popped_reply(Some(p))))
     });
     block_on(s, keys, deadline, attempt, Reply::NullArray)
 }

@@ -386,9 +386,8 @@ fn bzpop(s: &mut Session, argv: &[&[u8]], max: bool) -> Reply {
         Err(err) => return err.into(),
     };
     let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
-    let attempt_keys = keys.clone();
-    let attempt = Box::new(move |engine: &Engine| {
-        let popped = engine.zmpop(&attempt_keys, max, 1)?;
+    let attempt = Box::new(move |engine: &Engine, keys: &[Vec<u8>]| {
+        let popped = engine.zmpop(keys, max, 1)?;
         Ok(popped.and_then(|(key, mut members)| {
             members.pop().map(|(member, score)| {
                 Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(member), Reply::Double(score)])
@@ -414,9 +413,8 @@ fn bzmpop(s: &mut Session, argv: &[&[u8]]) -> Reply {
         Err(err) => return err.into(),
     };
     let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
-    let attempt_keys = keys.clone();
-    let attempt = Box::new(move |engine: &Engine| {
-        Ok(engine.zmpop(&attempt_keys, max, count)?.map(|p| zmpop_reply(Some(p))))
+    let attempt = Box::new(move |engine: &Engine, keys: &[Vec<u8>]| {
+        Ok(engine.zmpop(keys, max, count)?.map(|p| zmpop_reply(Some(p))))
     });
     block_on(s, keys, deadline, attempt, Reply::NullArray)
 }
