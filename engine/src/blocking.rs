@@ -218,7 +218,7 @@ impl Blocked {
 
 /// Runs `f` with serving deferred on this thread; returns its result and the keys its writes
 /// left for serving.
-fn deferring_service<R>(f: impl FnOnce() -> R) -> (R, Vec<DbKey>) {
+pub(crate) fn deferring_service<R>(f: impl FnOnce() -> R) -> (R, Vec<DbKey>) {
     let outer = SERVING.with(|serving| serving.replace(true));
     let before = PENDING.with(|pending| pending.borrow().len());
     let result = f();

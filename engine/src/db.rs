@@ -11,13 +11,11 @@
 
 use std::cell::{Cell, RefCell};
 
-use parking_lot::{RwLockReadGuard, RwLockWriteGuard};
-
 use crate::engine::Inner;
-use crate::keyspace::Stripe;
 use crate::keyspace::access;
 use crate::keyspace::slot::{Kind, Slot};
 use crate::keyspace::stripe::Removed;
+use crate::keyspace::{Stripe, StripeRead, StripeWrite};
 use crate::stats::bump;
 use crate::value::{NewValue, Value, ValueRef};
 
@@ -136,23 +134,37 @@ impl Inner {
     ) -> R {
         let hash = self.hash(key);
         let keyspace = &self.dbs[db];
-        let stripe = keyspace.stripe(keyspace.stripe_for(hash)).read();
+        let lock = keyspace.stripe(keyspace.stripe_for(hash));
         let mut expired = false;
-        let found = stripe.find_slot(hash, key).and_then(|slot| {
-            if slot.expire_at_ms().is_some() && slot.is_expired(self.clock.now_ms()) {
-                expired = true;
-                return None;
+        let result = {
+            // The hot path: one branch on the transaction check, then a plain read guard
+            // (no per-use dispatch between a lock guard and a held stripe).
+            let (guard, held);
+            let stripe: &Stripe = match crate::keyspace::held::read_if_held(lock) {
+                Some(borrowed) => {
+                    held = borrowed;
+                    &held
+                }
+                None => {
+                    guard = lock.read();
+                    &guard
+                }
+            };
+            let found = stripe.find_slot(hash, key).and_then(|slot| {
+                if slot.expire_at_ms().is_some() && slot.is_expired(self.clock.now_ms()) {
+                    expired = true;
+                    return None;
+                }
+                if lookup.touch {
+                    self.touch(slot);
+                }
+                Some(Found { value: stripe.value_of(slot), slot })
+            });
+            if lookup.stats {
+                self.count_lookup(found.is_some());
             }
-            if lookup.touch {
-                self.touch(slot);
-            }
-            Some(Found { value: stripe.value_of(slot), slot })
-        });
-        if lookup.stats {
-            self.count_lookup(found.is_some());
-        }
-        let result = f(found);
-        drop(stripe);
+            f(found)
+        };
         if expired {
             self.write_set([(db, key)]).entry(db, key);
         }
@@ -168,13 +180,11 @@ impl Inner {
         let guards = match (keys.next(), keys.next()) {
             (Some((db, key)), None) => {
                 let stripe = self.dbs[db].stripe_for(self.hash(key));
-                Guards::One(db, stripe, self.dbs[db].stripe(stripe).write())
+                Guards::One(db, stripe, self.dbs[db].write(stripe))
             }
             (first, second) => {
                 let order = self.lock_order(first.into_iter().chain(second).chain(keys));
-                Guards::Many(
-                    order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).write())).collect(),
-                )
+                Guards::Many(order.into_iter().map(|(db, s)| (db, s, self.dbs[db].write(s))).collect())
             }
         };
         WriteSet { guards, inner: self, now: Now::new(self), garbage: Vec::new(), ready: Vec::new() }
@@ -183,12 +193,15 @@ impl Inner {
     /// Read-locks the stripes of `keys`, in global order.
     pub(crate) fn read_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> ReadSet<'_> {
         let order = self.lock_order(keys);
-        let guards = order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).read())).collect();
+        let guards = order.into_iter().map(|(db, s)| (db, s, self.dbs[db].read(s))).collect();
         ReadSet { guards, inner: self, expired: RefCell::new(Vec::new()) }
     }
 
     /// Sorted, de-duplicated (database, stripe) pairs: the one lock order.
-    fn lock_order<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> Vec<(usize, usize)> {
+    pub(crate) fn lock_order<'k>(
+        &self,
+        keys: impl IntoIterator<Item = (usize, &'k [u8])>,
+    ) -> Vec<(usize, usize)> {
         let mut order: Vec<(usize, usize)> =
             keys.into_iter().map(|(db, key)| (db, self.dbs[db].stripe_for(self.hash(key)))).collect();
         order.sort_unstable();
@@ -198,8 +211,8 @@ impl Inner {
 }
 
 enum Guards<'e> {
-    One(usize, usize, RwLockWriteGuard<'e, Stripe>),
-    Many(Vec<(usize, usize, RwLockWriteGuard<'e, Stripe>)>),
+    One(usize, usize, StripeWrite<'e>),
+    Many(Vec<(usize, usize, StripeWrite<'e>)>),
 }
 
 /// Write locks over the stripes of a known set of keys. See the module docs.
@@ -233,16 +246,7 @@ impl<'e> WriteSet<'e> {
         let inner = self.inner;
         let hash = inner.hash(key);
         let stripe_index = inner.dbs[db].stripe_for(hash);
-        let stripe: &mut Stripe = match &mut self.guards {
-            Guards::One(d, s, guard) if *d == db && *s == stripe_index => guard,
-            Guards::Many(guards) => {
-                match guards.binary_search_by_key(&(db, stripe_index), |(d, s, _)| (*d, *s)) {
-                    Ok(i) => &mut guards[i].2,
-                    Err(_) => panic!("key's stripe was not locked by this write set"),
-                }
-            }
-            Guards::One(..) => panic!("key's stripe was not locked by this write set"),
-        };
+        let stripe = Self::locked(&mut self.guards, db, stripe_index);
         let ready = inner.blocked.any().then_some(&mut self.ready);
         let mut entry = EntryMut {
             stripe,
@@ -266,6 +270,27 @@ impl<'e> WriteSet<'e> {
         entry
     }
 
+    /// The locked stripe `stripe_index` of `db`, which must be in the set.
+    #[inline]
+    fn locked<'g>(guards: &'g mut Guards<'e>, db: usize, stripe_index: usize) -> &'g mut Stripe {
+        match guards {
+            Guards::One(d, s, guard) if *d == db && *s == stripe_index => guard,
+            Guards::Many(guards) => {
+                match guards.binary_search_by_key(&(db, stripe_index), |(d, s, _)| (*d, *s)) {
+                    Ok(i) => &mut guards[i].2,
+                    Err(_) => panic!("key's stripe was not locked by this write set"),
+                }
+            }
+            Guards::One(..) => panic!("key's stripe was not locked by this write set"),
+        }
+    }
+
+    /// The stripe holding `key` in `db` (for `WATCH` bookkeeping), which must be in the set.
+    pub(crate) fn stripe_of(&mut self, db: usize, key: &[u8]) -> &mut Stripe {
+        let stripe_index = self.inner.dbs[db].stripe_for(self.inner.hash(key));
+        Self::locked(&mut self.guards, db, stripe_index)
+    }
+
     /// The command's time.
     pub(crate) fn now_ms(&self) -> u64 {
         self.now.ms()
@@ -274,7 +299,7 @@ impl<'e> WriteSet<'e> {
 
 /// Read locks over the stripes of a known set of keys.
 pub(crate) struct ReadSet<'e> {
-    guards: Vec<(usize, usize, RwLockReadGuard<'e, Stripe>)>,
+    guards: Vec<(usize, usize, StripeRead<'e>)>,
     inner: &'e Inner,
     /// Keys found expired, deleted once the read locks are released. Behind a `RefCell` so
     /// that `get` takes `&self` and entries of several keys can be borrowed at once.

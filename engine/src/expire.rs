@@ -62,8 +62,7 @@ impl Inner {
 
     /// The running TTL estimate for `db`, 0 when unknown or nothing expires.
     pub(crate) fn avg_ttl_ms(&self, db: usize) -> u64 {
-        let has_expires =
-            (0..self.dbs[db].stripe_count()).any(|i| self.dbs[db].stripe(i).read().expires() > 0);
+        let has_expires = (0..self.dbs[db].stripe_count()).any(|i| self.dbs[db].read(i).expires() > 0);
         if has_expires { self.avg_ttl_ms[db].load(Ordering::Relaxed) } else { 0 }
     }
 
@@ -72,11 +71,11 @@ impl Inner {
         let mut garbage: Vec<Value> = Vec::new();
         let mut deleted = 0u64;
         {
-            let lock = self.dbs[db].stripe(stripe_index);
-            if lock.read().volatile_len() == 0 {
+            let keyspace = &self.dbs[db];
+            if keyspace.read(stripe_index).volatile_len() == 0 {
                 return 0;
             }
-            let mut stripe = lock.write();
+            let mut stripe = keyspace.write(stripe_index);
             let now_ms = self.clock.now_ms();
             for _ in 0..MAX_ROUNDS_PER_STRIPE {
                 // `expired`: samples that were stale (keys or fields); `removed`: keys deleted.

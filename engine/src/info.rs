@@ -37,14 +37,16 @@ impl Engine {
                 })
             })
             .collect();
+        let mut watched_keys = 0u64;
         let keyspace = (0..inner.dbs.len())
             .filter_map(|db| {
                 let keyspace = &inner.dbs[db];
                 let (mut keys, mut expires) = (0u64, 0u64);
                 for i in 0..keyspace.stripe_count() {
-                    let stripe = keyspace.stripe(i).read();
+                    let stripe = keyspace.read(i);
                     keys += stripe.len() as u64;
                     expires += stripe.expires() as u64;
+                    watched_keys += stripe.watched_keys() as u64;
                 }
                 (keys > 0).then_some(DbStats { db, keys, expires })
             })
@@ -59,6 +61,7 @@ impl Engine {
             keyspace,
             connected_clients: inner.clients.count() as u64,
             blocked_clients: inner.blocked.count() as u64,
+            total_watched_keys: watched_keys,
             uptime_secs: inner.started.elapsed().as_secs(),
         }
     }
@@ -72,7 +75,7 @@ impl Engine {
         for keyspace in self.inner.dbs.iter() {
             total += keyspace.fixed_bytes() as u64;
             for i in 0..keyspace.stripe_count() {
-                total += keyspace.stripe(i).read().memory_bytes() as u64;
+                total += keyspace.read(i).memory_bytes() as u64;
             }
         }
         total
@@ -107,8 +110,8 @@ impl Engine {
                 out.push_str("# Clients\r\n");
                 let _ = write!(
                     out,
-                    "connected_clients:{}\r\nblocked_clients:{}\r\n",
-                    stats.connected_clients, stats.blocked_clients
+                    "connected_clients:{}\r\nblocked_clients:{}\r\ntotal_watched_keys:{}\r\n",
+                    stats.connected_clients, stats.blocked_clients, stats.total_watched_keys
                 );
                 if let Some(max) = self.config_value("maxclients") {
                     let _ = write!(out, "maxclients:{max}\r\n");

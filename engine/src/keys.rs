@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use parking_lot::RwLockWriteGuard;
-
 use crate::db::{Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -261,7 +259,7 @@ impl Engine {
         let now_ms = self.inner.clock.now_ms();
         let mut out = Vec::new();
         for index in 0..keyspace.stripe_count() {
-            let stripe = keyspace.stripe(index).read();
+            let stripe = keyspace.read(index);
             for pos in stripe.occupied_from(0) {
                 let key = stripe.key(pos);
                 if !stripe.slot(pos).is_expired(now_ms) && (all || glob_match(pattern, key, false)) {
@@ -284,7 +282,7 @@ impl Engine {
         let mut out = Vec::new();
         let mut examined = 0;
         while stripe_index < stripes {
-            let stripe = keyspace.stripe(stripe_index as usize).read();
+            let stripe = keyspace.read(stripe_index as usize);
             let capacity = stripe.capacity();
             while pos < capacity && examined < budget {
                 let slot = stripe.slot(pos);
@@ -316,7 +314,7 @@ impl Engine {
         let first = fast_random() as usize % stripes;
         let now_ms = self.inner.clock.now_ms();
         for offset in 0..stripes {
-            let stripe = keyspace.stripe((first + offset) % stripes).read();
+            let stripe = keyspace.read((first + offset) % stripes);
             if stripe.len() == 0 {
                 continue;
             }
@@ -372,6 +370,7 @@ impl Engine {
         let mut high_guards = lock_all(&dbs[high]);
         for (x, y) in low_guards.iter_mut().zip(high_guards.iter_mut()) {
             std::mem::swap(&mut **x, &mut **y);
+            x.swapped_with(y);
         }
         Ok(())
     }
@@ -411,8 +410,8 @@ fn scan_keeps(stripe: &Stripe, pos: u32, options: &ScanOptions<'_>) -> bool {
 }
 
 /// Write-locks every stripe of a keyspace, in index order.
-fn lock_all(keyspace: &crate::keyspace::Keyspace) -> Vec<RwLockWriteGuard<'_, Stripe>> {
-    (0..keyspace.stripe_count()).map(|i| keyspace.stripe(i).write()).collect()
+fn lock_all(keyspace: &crate::keyspace::Keyspace) -> Vec<crate::keyspace::StripeWrite<'_>> {
+    (0..keyspace.stripe_count()).map(|i| keyspace.write(i)).collect()
 }
 
 impl crate::engine::Inner {

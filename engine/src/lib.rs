@@ -73,6 +73,7 @@ mod stats;
 mod strings;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
+mod transaction;
 mod types;
 mod value;
 mod zsets;
@@ -93,6 +94,7 @@ pub use session::{Execution, Protocol, Session};
 pub use sort::{SortOptions, SortOutcome};
 pub use stats::{CommandStats, DbStats, Stats};
 pub use strings::{Expiry, GetExExpiry, LcsMatch, LcsOptions, SetCondition, SetOptions, SetOutcome};
+pub use transaction::Watch;
 pub use value::KeyType;
 pub use zsets::{
     Aggregate, KeyedScoredMember, LexBound, ScoreBound, ScoredMember, ZAddOptions, ZRangeBy, ZRangeOptions,

@@ -124,6 +124,12 @@ pub struct Session {
     pub(crate) blocked: Option<BlockedCommand>,
     /// Recently run command names (see `command::NameCache`).
     pub(crate) names: crate::command::NameCache,
+    /// The transaction being queued, after `MULTI`.
+    pub(crate) multi: Option<crate::command::transactions::Multi>,
+    /// Keys `WATCH`ed for the next `EXEC`.
+    pub(crate) watch: Option<crate::transaction::Watch>,
+    /// `EXEC` is running this session's queued commands (blocking ones must not block).
+    pub(crate) in_exec: bool,
 }
 
 /// What [`Session::execute_async`] returns.
@@ -150,6 +156,9 @@ impl Session {
             stats: Some(engine.inner.stats.session_block()),
             blocked: None,
             names: crate::command::NameCache::default(),
+            multi: None,
+            watch: None,
+            in_exec: false,
         }
     }
 
@@ -163,6 +172,9 @@ impl Session {
             stats: None,
             blocked: None,
             names: crate::command::NameCache::default(),
+            multi: None,
+            watch: None,
+            in_exec: false,
         }
     }
 

@@ -256,6 +256,9 @@ pub struct Stats {
     pub connected_clients: u64,
     /// Clients blocked on keys (`BLPOP` and friends).
     pub blocked_clients: u64,
+    /// Keys watched (`WATCH`, [`Engine::watch`](crate::Engine::watch)), counted once per key
+    /// and database however many watch it.
+    pub total_watched_keys: u64,
     /// Seconds since the engine was built.
     pub uptime_secs: u64,
 }

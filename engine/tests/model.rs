@@ -68,6 +68,35 @@ fn check(ops: &[Op], stripes: usize) {
     }
 }
 
+/// As [`check`], with the operations between clock advances sent as MULTI/EXEC
+/// transactions: EXEC must answer the model's replies, in order.
+fn check_in_transactions(ops: &[Op], stripes: usize) {
+    let clock = ManualClock::new(1_000_000);
+    let engine = Engine::builder().stripes(stripes).clock(clock.clone()).build();
+    let mut session = Session::new(&engine);
+    let mut model = Model::new(1_000_000);
+    for (i, batch) in ops.split(|op| matches!(op, Op::Advance(_))).enumerate() {
+        assert_eq!(session.execute(&["MULTI"]), Reply::OK);
+        let mut expected = Vec::new();
+        for op in batch {
+            let argv = op.argv().expect("only Advance has no argv");
+            assert_eq!(session.execute(&argv), Reply::simple("QUEUED"), "{op:?}");
+            expected.push(render(&model.apply(op).unwrap_or(Reply::Null)));
+        }
+        let got = match session.execute(&["EXEC"]) {
+            Reply::Array(replies) => replies.iter().map(render).collect::<Vec<_>>(),
+            other => panic!("batch #{i}: EXEC answered {other:?}"),
+        };
+        assert_eq!(got, expected, "batch #{i} {batch:?}");
+        // The advance that ended the batch (the model applies it too).
+        if let Some(Op::Advance(ms)) = ops.iter().filter(|op| matches!(op, Op::Advance(_))).nth(i) {
+            model.apply(&Op::Advance(*ms));
+            clock.advance(std::time::Duration::from_millis(u64::from(*ms)));
+            engine.run_maintenance();
+        }
+    }
+}
+
 /// Compares errors by their text (the model builds some as `Error::Message`).
 fn render(reply: &Reply) -> String {
     match reply {
@@ -82,6 +111,11 @@ proptest! {
     #[test]
     fn engine_matches_model(ops in proptest::collection::vec(op(), 1..120)) {
         check(&ops, 4);
+    }
+
+    #[test]
+    fn transactions_match_model(ops in proptest::collection::vec(op(), 1..120)) {
+        check_in_transactions(&ops, 4);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(super) fn quit(s: &mut Session, _argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn reset(s: &mut Session, _argv: &[&[u8]]) -> Reply {
+    s.multi = None;
+    s.watch = None;
     s.set_db(0);
     s.set_protocol(Protocol::Resp2);
     // As Redis's `clearClientConnectionState`: the name goes too.

@@ -26,7 +26,7 @@ pub(super) fn help_reply(command: &str, lines: &[&str]) -> Reply {
 
 /// Flag names as `COMMAND INFO` prints them.
 fn flag_names(flags: CommandFlags) -> Vec<Reply> {
-    const NAMES: [(CommandFlags, &str); 13] = [
+    const NAMES: [(CommandFlags, &str); 14] = [
         (CommandFlags::WRITE, "write"),
         (CommandFlags::READONLY, "readonly"),
         (CommandFlags::DENYOOM, "denyoom"),
@@ -40,6 +40,7 @@ fn flag_names(flags: CommandFlags) -> Vec<Reply> {
         (CommandFlags::NO_AUTH, "no_auth"),
         (CommandFlags::MOVABLE_KEYS, "movablekeys"),
         (CommandFlags::ALLOW_BUSY, "allow_busy"),
+        (CommandFlags::SKIP_SLOWLOG, "skip_slowlog"),
     ];
     NAMES.iter().filter(|(flag, _)| flags.contains(*flag)).map(|(_, name)| Reply::simple(name)).collect()
 }
@@ -94,6 +95,9 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
     push(if spec.flags.contains(CommandFlags::FAST) { "@fast" } else { "@slow" });
     if spec.flags.contains(CommandFlags::BLOCKING) {
         push("@blocking");
+    }
+    if spec.group == "transactions" {
+        push("@transaction");
     }
     out
 }

@@ -21,6 +21,7 @@ mod sets;
 mod sort;
 mod strings;
 pub(crate) mod table;
+pub(crate) mod transactions;
 mod zsets;
 
 use std::sync::OnceLock;
@@ -224,9 +225,18 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
             if let Some(index) = argv.first().and_then(|name| lookup(name)) {
                 inner.stats.with_local(|shard| bump(&shard.commands[index].rejected, 1));
             }
-            return Reply::Error(err);
+            return Reply::Error(transactions::rejected(session, argv, err));
         }
     };
+    if session.multi.is_some() && !transactions::runs_inside_multi(&table::COMMANDS[index]) {
+        return transactions::queue(session, index, argv);
+    }
+    run(session, index, argv)
+}
+
+/// Runs the resolved command `index` for `session` and counts it.
+#[inline(always)]
+pub(crate) fn run(session: &mut Session, index: usize, argv: &[&[u8]]) -> Reply {
     let spec = &table::COMMANDS[index];
     let clock = timing_clock();
     let start = clock.raw();

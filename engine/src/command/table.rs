@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use super::{Handler, connection, hashes, introspection, keys, lists, server, sets, sort, strings, zsets};
+use super::{
+    Handler, connection, hashes, introspection, keys, lists, server, sets, sort, strings, transactions, zsets,
+};
 
 bitflags::bitflags! {
     /// Command properties, as `COMMAND INFO` lists them.
@@ -38,6 +40,8 @@ bitflags::bitflags! {
         const CONNECTION = 1 << 13;
         /// Allowed while the server is busy running a long script or module command.
         const ALLOW_BUSY = 1 << 14;
+        /// Not logged by the slow log (`EXEC`: its commands are, one by one).
+        const SKIP_SLOWLOG = 1 << 15;
     }
 }
 
@@ -115,8 +119,8 @@ const ADMIN: CommandFlags = CommandFlags::ADMIN;
 pub(super) const NS: CommandFlags = CommandFlags::NOSCRIPT;
 pub(super) const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
 pub(super) const BL: CommandFlags = CommandFlags::BLOCKING;
-const LD: CommandFlags = CommandFlags::LOADING;
-const ST: CommandFlags = CommandFlags::STALE;
+pub(super) const LD: CommandFlags = CommandFlags::LOADING;
+pub(super) const ST: CommandFlags = CommandFlags::STALE;
 const NA: CommandFlags = CommandFlags::NO_AUTH;
 const CT: CommandFlags = CommandFlags::CONTAINER;
 const CN: CommandFlags = CommandFlags::CONNECTION;
@@ -149,10 +153,18 @@ pub(super) use cmd;
 /// Every command the engine knows: the core table (strings, keys, server, connection), then
 /// each data type's own table. An entry's index here is its id for statistics.
 pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> = LazyLock::new(|| {
-    [CORE, lists::COMMANDS, sets::COMMANDS, hashes::COMMANDS, zsets::COMMANDS, sort::COMMANDS]
-        .into_iter()
-        .flat_map(|table| table.iter().cloned())
-        .collect()
+    [
+        CORE,
+        lists::COMMANDS,
+        sets::COMMANDS,
+        hashes::COMMANDS,
+        zsets::COMMANDS,
+        sort::COMMANDS,
+        transactions::COMMANDS,
+    ]
+    .into_iter()
+    .flat_map(|table| table.iter().cloned())
+    .collect()
 });
 
 /// Strings, keys, databases, server and connection commands.

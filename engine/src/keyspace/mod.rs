@@ -5,14 +5,17 @@
 //! both. Cluster mode will map hash slots to stripes through [`Keyspace::stripe_for`] alone.
 
 pub(crate) mod access;
+pub(crate) mod held;
 pub(crate) mod index;
 pub(crate) mod pages;
 pub(crate) mod slot;
 pub(crate) mod stripe;
+pub(crate) mod watch;
 
 use crossbeam_utils::CachePadded;
 use parking_lot::RwLock;
 
+pub(crate) use held::{StripeRead, StripeWrite};
 pub(crate) use stripe::{KeyHasher, Stripe};
 
 /// One database's stripes.
@@ -45,6 +48,20 @@ impl Keyspace {
         &self.stripes[index]
     }
 
+    /// Read access to stripe `index`: its read lock, or the stripe itself when this thread's
+    /// transaction holds it (see [`held`]).
+    #[inline(always)]
+    pub(crate) fn read(&self, index: usize) -> StripeRead<'_> {
+        held::read(&self.stripes[index])
+    }
+
+    /// Write access to stripe `index`: its write lock, or the stripe itself when this
+    /// thread's transaction holds it (see [`held`]).
+    #[inline(always)]
+    pub(crate) fn write(&self, index: usize) -> StripeWrite<'_> {
+        held::write(&self.stripes[index])
+    }
+
     /// Bytes of the stripe array itself (locks and empty stripe headers).
     pub(crate) fn fixed_bytes(&self) -> usize {
         self.stripes.len() * std::mem::size_of::<CachePadded<RwLock<Stripe>>>()
@@ -52,6 +69,6 @@ impl Keyspace {
 
     /// Number of keys, summed stripe by stripe (each under its read lock, briefly).
     pub(crate) fn len(&self) -> usize {
-        self.stripes.iter().map(|s| s.read().len()).sum()
+        (0..self.stripes.len()).map(|i| self.read(i).len()).sum()
     }
 }

@@ -14,8 +14,11 @@
 
 use slab::Slab;
 
+use std::sync::Arc;
+
 use super::index::Index;
 use super::slot::{FLAG_IN_VOLATILE, Slot};
+use super::watch::{WatchFlag, Watchers};
 use crate::value::{NewValue, Object, Value, ValueRef};
 
 pub(crate) use super::pages::PAGE_SLOTS;
@@ -43,6 +46,8 @@ pub(crate) struct Stripe {
     volatile: Vec<u32>,
     /// Entries with an expiry.
     expires: usize,
+    /// Keys sessions `WATCH` here (`None` while nobody does, the usual case).
+    watchers: Option<Box<Watchers>>,
 }
 
 impl Drop for Stripe {
@@ -138,6 +143,9 @@ impl Stripe {
         meta: u32,
     ) -> u32 {
         debug_assert!(self.find(hash, key).is_none());
+        if let Some(watchers) = &self.watchers {
+            watchers.touch(key);
+        }
         let pos = self.free_position();
         let slot = &mut self.pages[pos as usize / PAGE_SLOTS][pos as usize % PAGE_SLOTS];
         slot.occupy(&mut self.objects, key, value);
@@ -153,18 +161,21 @@ impl Stripe {
 
     /// Replaces the value at `pos`, keeping its expiry. Returns the old out-of-line value.
     pub(crate) fn replace(&mut self, pos: u32, value: NewValue<'_>) -> Option<Value> {
+        self.changed(pos);
         let pos_usize = pos as usize;
         self.pages[pos_usize / PAGE_SLOTS][pos_usize % PAGE_SLOTS].replace_value(&mut self.objects, value)
     }
 
     /// A mutable string buffer for the value at `pos` (see `Slot::string_mut`).
     pub(crate) fn string_mut(&mut self, pos: u32) -> Option<&mut Vec<u8>> {
+        self.changed(pos);
         let pos = pos as usize;
         self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].string_mut(&mut self.objects)
     }
 
     /// The out-of-line value at `pos`, for in-place changes (see `Slot::object_value_mut`).
     pub(crate) fn object_value_mut(&mut self, pos: u32) -> Option<&mut Value> {
+        self.changed(pos);
         let pos = pos as usize;
         self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].object_value_mut(&mut self.objects)
     }
@@ -176,6 +187,7 @@ impl Stripe {
 
     /// Sets or clears the expiry of the entry at `pos`, keeping the volatile list in step.
     pub(crate) fn set_expire(&mut self, pos: u32, expire_at_ms: Option<u64>) {
+        self.changed(pos);
         let slot = self.slot_mut(pos);
         let had = slot.expire_at_ms().is_some();
         slot.set_expire_at_ms(expire_at_ms);
@@ -203,6 +215,7 @@ impl Stripe {
 
     /// Removes the entry at `pos` (whose key hashes to `hash`).
     pub(crate) fn remove(&mut self, hash: u64, pos: u32) -> Removed {
+        self.changed(pos);
         self.index.remove(hash, pos);
         if self.slot(pos).expire_at_ms().is_some() {
             self.expires -= 1;
@@ -216,8 +229,59 @@ impl Stripe {
     }
 
     /// Removes every entry, returning the out-of-line parts for dropping outside the lock.
+    /// Watchers stay with the stripe; those of keys that existed are raised.
     pub(crate) fn clear(&mut self) -> Stripe {
-        std::mem::take(self)
+        let watchers = self.watchers.take();
+        let old = std::mem::take(self);
+        self.watchers = watchers;
+        self.touch_watched_keys_of(&old);
+        old
+    }
+
+    /// `SWAPDB` swapped this stripe's contents with `other`'s (same index, other database):
+    /// puts the watchers back where they were, and raises those of keys that exist on either
+    /// side, before or after.
+    pub(crate) fn swapped_with(&mut self, other: &mut Stripe) {
+        std::mem::swap(&mut self.watchers, &mut other.watchers);
+        for stripe in [&*self, &*other] {
+            self.touch_watched_keys_of(stripe);
+            other.touch_watched_keys_of(stripe);
+        }
+    }
+
+    /// Raises this stripe's watchers of every key present in `contents`.
+    fn touch_watched_keys_of(&self, contents: &Stripe) {
+        let Some(watchers) = &self.watchers else { return };
+        for pos in 0..contents.capacity() {
+            if contents.slot(pos).is_occupied() {
+                watchers.touch(contents.key(pos));
+            }
+        }
+    }
+
+    /// The entry at `pos` is about to change: raises its watchers.
+    #[inline(always)]
+    fn changed(&self, pos: u32) {
+        if let Some(watchers) = &self.watchers {
+            watchers.touch(self.key(pos));
+        }
+    }
+
+    /// Registers `flag` as a watcher of `key` (present or not).
+    pub(crate) fn watch(&mut self, key: &[u8], flag: &Arc<WatchFlag>) {
+        self.watchers.get_or_insert_default().add(key, flag);
+    }
+
+    /// Removes `flag` from the watchers of `key`.
+    pub(crate) fn unwatch(&mut self, key: &[u8], flag: &Arc<WatchFlag>) {
+        if self.watchers.as_mut().is_some_and(|w| w.remove(key, flag)) {
+            self.watchers = None;
+        }
+    }
+
+    /// Number of watched keys.
+    pub(crate) fn watched_keys(&self) -> usize {
+        self.watchers.as_ref().map_or(0, |w| w.len())
     }
 
     /// Number of positions in the volatile list.
