@@ -27,11 +27,11 @@ impl Engine {
         let commands = COMMANDS
             .iter()
             .zip(per_command)
-            .filter_map(|(spec, [calls, usec, failed_calls, rejected_calls])| {
+            .filter_map(|(spec, [calls, nanos, failed_calls, rejected_calls])| {
                 (calls + failed_calls + rejected_calls > 0).then_some(CommandStats {
                     name: spec.name,
                     calls,
-                    usec,
+                    usec: nanos / 1000,
                     failed_calls,
                     rejected_calls,
                 })

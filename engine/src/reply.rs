@@ -67,7 +67,10 @@ impl Reply {
 
     /// A bulk reply, or null when `value` is `None`.
     pub fn bulk_or_null(value: Option<Vec<u8>>) -> Reply {
-        value.map_or(Reply::Null, Reply::Bulk)
+        match value {
+            Some(bytes) => Reply::Bulk(bytes),
+            None => Reply::Null,
+        }
     }
 
     /// Is this an error reply?

@@ -18,7 +18,8 @@ use parking_lot::Mutex;
 #[derive(Debug, Default)]
 pub(crate) struct CommandCounters {
     pub(crate) calls: AtomicU64,
-    pub(crate) usec: AtomicU64,
+    /// Estimated nanoseconds spent, from sampled calls (see `command::timing_sampled`).
+    pub(crate) nanos: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) rejected: AtomicU64,
 }
@@ -39,7 +40,7 @@ struct Totals {
     keyspace_misses: u64,
     expired_keys: u64,
     commands_processed: u64,
-    /// Per command: calls, usec, failed, rejected.
+    /// Per command: calls, nanoseconds, failed, rejected.
     commands: Vec<[u64; 4]>,
 }
 
@@ -194,7 +195,7 @@ impl StatsCounters {
         (t.keyspace_hits, t.keyspace_misses, t.expired_keys, t.commands_processed)
     }
 
-    /// Per command since the last reset: calls, usec, failed, rejected.
+    /// Per command since the last reset: calls, nanoseconds, failed, rejected.
     pub(crate) fn command_totals(&self) -> Vec<[u64; 4]> {
         self.totals().commands
     }
@@ -215,7 +216,7 @@ fn add_block(totals: &mut Totals, block: &StatsShard) {
     for (sum, c) in totals.commands.iter_mut().zip(block.commands.iter()) {
         // Every command that runs counts one call: the total is their sum.
         totals.commands_processed += load(&c.calls);
-        for (s, v) in sum.iter_mut().zip([&c.calls, &c.usec, &c.failed, &c.rejected]) {
+        for (s, v) in sum.iter_mut().zip([&c.calls, &c.nanos, &c.failed, &c.rejected]) {
             *s += load(v);
         }
     }
@@ -228,7 +229,9 @@ pub struct CommandStats {
     pub name: &'static str,
     /// Times the command ran.
     pub calls: u64,
-    /// Microseconds spent running it, in total.
+    /// Microseconds spent running it, in total: an estimate from a random sample of the
+    /// calls (one in `TIMING_SAMPLE_EVERY`, each weighted by that), since reading a clock
+    /// around every call costs more than a fast command itself.
     pub usec: u64,
     /// Calls that ran and returned an error.
     pub failed_calls: u64,
