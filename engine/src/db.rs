@@ -18,6 +18,7 @@ use crate::keyspace::Stripe;
 use crate::keyspace::access;
 use crate::keyspace::slot::{Kind, Slot};
 use crate::keyspace::stripe::Removed;
+use crate::notify::{Events, NotifyFlags};
 use crate::stats::bump;
 use crate::value::{NewValue, Value, ValueRef};
 
@@ -151,10 +152,15 @@ impl Inner {
         if lookup.stats {
             self.count_lookup(found.is_some());
         }
+        let miss = lookup.stats && found.is_none();
         let result = f(found);
         drop(stripe);
         if expired {
             self.write_set([(db, key)]).entry(db, key);
+        }
+        if miss {
+            // One relaxed load per miss when key-miss events are off.
+            self.notify_now(NotifyFlags::KEY_MISS, "keymiss", db, key);
         }
         result
     }
@@ -177,7 +183,14 @@ impl Inner {
                 )
             }
         };
-        WriteSet { guards, inner: self, now: Now::new(self), garbage: Vec::new(), ready: Vec::new() }
+        WriteSet {
+            guards,
+            inner: self,
+            now: Now::new(self),
+            garbage: Vec::new(),
+            ready: Vec::new(),
+            events: Events::new(self),
+        }
     }
 
     /// Read-locks the stripes of `keys`, in global order.
@@ -212,17 +225,23 @@ pub(crate) struct WriteSet<'e> {
     /// Keys written while clients were blocked on some key: after the locks are released,
     /// blocked clients waiting on them are served (see `crate::blocking`).
     ready: Vec<(usize, Vec<u8>)>,
+    /// Keyspace notifications, published after the locks are released (see `crate::notify`).
+    events: Events,
 }
 
 impl Drop for WriteSet<'_> {
     fn drop(&mut self) {
-        if self.ready.is_empty() {
+        if self.ready.is_empty() && self.events.is_empty() {
             return;
         }
-        // Release the locks first: serving takes them again.
+        // Release the locks first: serving takes them again, and no subscriber's queue is
+        // touched under a keyspace lock.
         drop(std::mem::replace(&mut self.guards, Guards::Many(Vec::new())));
-        let ready = std::mem::take(&mut self.ready);
-        self.inner.blocked.serve(ready);
+        self.events.publish(self.inner);
+        if !self.ready.is_empty() {
+            let ready = std::mem::take(&mut self.ready);
+            self.inner.blocked.serve(ready);
+        }
     }
 }
 
@@ -254,6 +273,7 @@ impl<'e> WriteSet<'e> {
             now: &self.now,
             garbage: &mut self.garbage,
             ready,
+            events: &mut self.events,
         };
         entry.pos = entry.stripe.find(hash, key);
         if let Some(pos) = entry.pos {
@@ -261,9 +281,17 @@ impl<'e> WriteSet<'e> {
             if slot.expire_at_ms().is_some() && slot.is_expired(entry.now.ms()) {
                 entry.remove_at(pos);
                 inner.stats.with_local(|shard| bump(&shard.expired_keys, 1));
+                entry.events.push(NotifyFlags::EXPIRED, "expired", db, key);
             }
         }
         entry
+    }
+
+    /// Records a keyspace notification about `key` in `db`, published after the locks are
+    /// released (nothing is recorded unless `class` is on).
+    #[inline]
+    pub(crate) fn notify(&mut self, class: NotifyFlags, name: &'static str, db: usize, key: &[u8]) {
+        self.events.push(class, name, db, key);
     }
 
     /// The command's time.
@@ -340,6 +368,8 @@ pub(crate) struct EntryMut<'s> {
     garbage: &'s mut Vec<Value>,
     /// Where written keys are noted while clients are blocked (`None` otherwise).
     ready: Option<&'s mut Vec<(usize, Vec<u8>)>>,
+    /// The write set's keyspace notifications.
+    events: &'s mut Events,
 }
 
 impl<'s> EntryMut<'s> {
@@ -359,6 +389,12 @@ pub(crate) struct Taken {
 }
 
 impl EntryMut<'_> {
+    /// Records a keyspace notification about this key (see [`WriteSet::notify`]).
+    #[inline]
+    pub(crate) fn notify(&mut self, class: NotifyFlags, name: &'static str) {
+        self.events.push(class, name, self.db, self.key);
+    }
+
     /// Does the key exist?
     pub(crate) fn exists(&self) -> bool {
         self.pos.is_some()
@@ -406,6 +442,7 @@ impl EntryMut<'_> {
                 let meta = self.inner.new_meta();
                 let pos = self.stripe.insert(&self.inner.hasher, self.hash, self.key, value, expire, meta);
                 self.pos = Some(pos);
+                self.events.push(NotifyFlags::NEW, "new", self.db, self.key);
             }
         }
     }

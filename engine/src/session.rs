@@ -124,6 +124,8 @@ pub struct Session {
     pub(crate) blocked: Option<BlockedCommand>,
     /// Recently run command names (see `command::NameCache`).
     pub(crate) names: crate::command::NameCache,
+    /// This session's subscriptions and message queue, once it subscribed (see `pubsub`).
+    pub(crate) pubsub: Option<crate::pubsub::Subscriber>,
 }
 
 /// What [`Session::execute_async`] returns.
@@ -150,6 +152,7 @@ impl Session {
             stats: Some(engine.inner.stats.session_block()),
             blocked: None,
             names: crate::command::NameCache::default(),
+            pubsub: None,
         }
     }
 
@@ -163,6 +166,7 @@ impl Session {
             stats: None,
             blocked: None,
             names: crate::command::NameCache::default(),
+            pubsub: None,
         }
     }
 

@@ -10,7 +10,12 @@ use crate::num::parse_i64;
 use crate::reply::Reply;
 use crate::session::{ClientInfo, Protocol, Session};
 
-pub(super) fn ping(_s: &mut Session, argv: &[&[u8]]) -> Reply {
+pub(super) fn ping(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    if argv.len() <= 2 && s.protocol == Protocol::Resp2 && s.is_subscribed() {
+        // In RESP2 subscribe state PING answers in the message format, as Redis.
+        let message = argv.get(1).copied().unwrap_or_default();
+        return Reply::Array(vec![Reply::bulk("pong"), Reply::bulk(message)]);
+    }
     match argv {
         [_] => Reply::simple("PONG"),
         [_, message] => Reply::bulk(message),
@@ -38,6 +43,7 @@ pub(super) fn quit(s: &mut Session, _argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn reset(s: &mut Session, _argv: &[&[u8]]) -> Reply {
+    s.reset_pubsub();
     s.set_db(0);
     s.set_protocol(Protocol::Resp2);
     // As Redis's `clearClientConnectionState`: the name goes too.

@@ -16,6 +16,7 @@ mod hashes;
 mod introspection;
 mod keys;
 mod lists;
+mod pubsub;
 mod server;
 mod sets;
 mod sort;
@@ -228,6 +229,11 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
         }
     };
     let spec = &table::COMMANDS[index];
+    if session.pubsub.is_some()
+        && let Some(refused) = pubsub::subscribe_context_error(session, spec.name)
+    {
+        return refused;
+    }
     let clock = timing_clock();
     let start = clock.raw();
     let reply = (spec.handler)(session, argv);

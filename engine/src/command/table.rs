@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use super::{Handler, connection, hashes, introspection, keys, lists, server, sets, sort, strings, zsets};
+use super::{
+    Handler, connection, hashes, introspection, keys, lists, pubsub, server, sets, sort, strings, zsets,
+};
 
 bitflags::bitflags! {
     /// Command properties, as `COMMAND INFO` lists them.
@@ -104,8 +106,13 @@ impl CommandSpec {
     }
 }
 
-const UPPER_CONTAINERS: [(&str, &str); 4] =
-    [("config", "CONFIG"), ("client", "CLIENT"), ("object", "OBJECT"), ("command", "COMMAND")];
+const UPPER_CONTAINERS: [(&str, &str); 5] = [
+    ("config", "CONFIG"),
+    ("client", "CLIENT"),
+    ("object", "OBJECT"),
+    ("command", "COMMAND"),
+    ("pubsub", "PUBSUB"),
+];
 
 pub(super) const W: CommandFlags = CommandFlags::WRITE;
 pub(super) const R: CommandFlags = CommandFlags::READONLY;
@@ -115,10 +122,10 @@ const ADMIN: CommandFlags = CommandFlags::ADMIN;
 pub(super) const NS: CommandFlags = CommandFlags::NOSCRIPT;
 pub(super) const MK: CommandFlags = CommandFlags::MOVABLE_KEYS;
 pub(super) const BL: CommandFlags = CommandFlags::BLOCKING;
-const LD: CommandFlags = CommandFlags::LOADING;
-const ST: CommandFlags = CommandFlags::STALE;
+pub(super) const LD: CommandFlags = CommandFlags::LOADING;
+pub(super) const ST: CommandFlags = CommandFlags::STALE;
 const NA: CommandFlags = CommandFlags::NO_AUTH;
-const CT: CommandFlags = CommandFlags::CONTAINER;
+pub(super) const CT: CommandFlags = CommandFlags::CONTAINER;
 const CN: CommandFlags = CommandFlags::CONNECTION;
 /// Connection commands that work before auth and while busy: QUIT, RESET, HELLO, AUTH.
 const HANDSHAKE: CommandFlags = NS.union(LD).union(ST).union(F).union(NA).union(CommandFlags::ALLOW_BUSY);
@@ -149,10 +156,18 @@ pub(super) use cmd;
 /// Every command the engine knows: the core table (strings, keys, server, connection), then
 /// each data type's own table. An entry's index here is its id for statistics.
 pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> = LazyLock::new(|| {
-    [CORE, lists::COMMANDS, sets::COMMANDS, hashes::COMMANDS, zsets::COMMANDS, sort::COMMANDS]
-        .into_iter()
-        .flat_map(|table| table.iter().cloned())
-        .collect()
+    [
+        CORE,
+        lists::COMMANDS,
+        sets::COMMANDS,
+        hashes::COMMANDS,
+        zsets::COMMANDS,
+        sort::COMMANDS,
+        pubsub::COMMANDS,
+    ]
+    .into_iter()
+    .flat_map(|table| table.iter().cloned())
+    .collect()
 });
 
 /// Strings, keys, databases, server and connection commands.
