@@ -48,7 +48,9 @@ fn ev(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn config_get_shows_redis_normalisation_and_set_rejects_bad_letters() {
     let engine = Engine::new();
     assert_eq!(engine.config_value("notify-keyspace-events").as_deref(), Some(""));
-    for (given, shown) in [("KEA", "AKE"), ("Kn", "nK"), ("KEAm", "AKEm"), ("Ex", "xE"), ("gg", "g"), ("", "")] {
+    for (given, shown) in
+        [("KEA", "AKE"), ("Kn", "nK"), ("KEAm", "AKEm"), ("Ex", "xE"), ("gg", "g"), ("", "")]
+    {
         engine.config_set(&[("notify-keyspace-events", given)]).expect("valid");
         let got = engine.config_get(&["notify-keyspace-events"]);
         assert_eq!(got, vec![("notify-keyspace-events".to_string(), shown.to_string())], "{given}");
@@ -89,7 +91,10 @@ fn keyspace_and_keyevent_channels_carry_event_and_key() {
     .collect();
     assert_eq!(
         received,
-        vec![(b"__keyspace@0__:k".to_vec(), b"set".to_vec()), (b"__keyevent@0__:set".to_vec(), b"k".to_vec())]
+        vec![
+            (b"__keyspace@0__:k".to_vec(), b"set".to_vec()),
+            (b"__keyevent@0__:set".to_vec(), b"k".to_vec())
+        ]
     );
     // A class that is off publishes nothing.
     engine.execute(&["DEL", "k"]);
@@ -136,7 +141,10 @@ fn list_commands() {
         ev(&[("rpush", "l2"), ("lpop", "l"), ("del", "l")])
     );
     run(&e, &mut s, &["RPUSH", "l3", "x"]);
-    assert_eq!(run(&e, &mut s, &["RPOPLPUSH", "l3", "l4"]), ev(&[("lpush", "l4"), ("rpop", "l3"), ("del", "l3")]));
+    assert_eq!(
+        run(&e, &mut s, &["RPOPLPUSH", "l3", "l4"]),
+        ev(&[("lpush", "l4"), ("rpop", "l3"), ("del", "l3")])
+    );
     assert_eq!(run(&e, &mut s, &["LMPOP", "1", "l4", "LEFT"]), ev(&[("lpop", "l4"), ("del", "l4")]));
     assert_eq!(run(&e, &mut s, &["LPUSHX", "nosuch", "x"]), ev(&[]));
 }
@@ -250,11 +258,13 @@ fn expired_fires_from_the_active_cycle() {
         }
     }
     assert_eq!(deleted, 10);
-    let mut keys: Vec<String> = events(&mut s).into_iter().map(|(event, key)| {
-        assert_eq!(event, "expired");
-        key
-    })
-    .collect();
+    let mut keys: Vec<String> = events(&mut s)
+        .into_iter()
+        .map(|(event, key)| {
+            assert_eq!(event, "expired");
+            key
+        })
+        .collect();
     keys.sort();
     let mut expected: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
     expected.sort();
