@@ -220,11 +220,9 @@ impl Engine {
                 entry.set_expire(Some(at));
                 entry.notify(NotifyFlags::GENERIC, "expire");
             }
-            (GetExExpiry::Persist, None) => {
-                if entry.expire_at_ms().is_some() {
-                    entry.set_expire(None);
-                    entry.notify(NotifyFlags::GENERIC, "persist");
-                }
+            (GetExExpiry::Persist, None) if entry.expire_at_ms().is_some() => {
+                entry.set_expire(None);
+                entry.notify(NotifyFlags::GENERIC, "persist");
             }
             _ => {}
         }

@@ -14,7 +14,7 @@ use memora_engine::{BufferLimit, Disconnected, Engine, ManualClock, Message, Rep
 const WAIT: Duration = Duration::from_secs(10);
 
 fn push(items: &[&str], count: i64) -> Reply {
-    let mut out: Vec<Reply> = items.iter().map(|i| Reply::bulk(i)).collect();
+    let mut out: Vec<Reply> = items.iter().map(Reply::bulk).collect();
     out.push(Reply::Integer(count));
     Reply::Push(out)
 }
@@ -28,7 +28,7 @@ fn message(channel: &str, payload: &str) -> Reply {
 }
 
 fn bulks(items: &[&str]) -> Reply {
-    Reply::Array(items.iter().map(|i| Reply::bulk(i)).collect())
+    Reply::Array(items.iter().map(Reply::bulk).collect())
 }
 
 /// Every queued frame of `session`, without waiting.
