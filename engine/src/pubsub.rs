@@ -425,23 +425,37 @@ impl PubSub {
     }
 }
 
-/// Subscriptions of one subscriber, in the order they were made.
+/// Subscriptions of one subscriber in one namespace, each with its sequence number so that
+/// they can be listed in the order they were made (`UNSUBSCRIBE` with no argument).
 #[derive(Debug, Default)]
-struct Names(Vec<Bytes>);
+struct Names {
+    map: HashMap<Bytes, u64, ahash::RandomState>,
+    next: u64,
+}
 
 impl Names {
     fn contains(&self, name: &[u8]) -> bool {
-        self.0.iter().any(|n| **n == *name)
+        self.map.contains_key(name)
+    }
+
+    fn insert(&mut self, name: Bytes) {
+        self.map.insert(name, self.next);
+        self.next += 1;
     }
 
     fn remove(&mut self, name: &[u8]) -> bool {
-        match self.0.iter().position(|n| **n == *name) {
-            Some(i) => {
-                self.0.remove(i);
-                true
-            }
-            None => false,
-        }
+        self.map.remove(name).is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The names, oldest first.
+    fn list(&self) -> Vec<Bytes> {
+        let mut names: Vec<(&Bytes, &u64)> = self.map.iter().collect();
+        names.sort_unstable_by_key(|(_, seq)| **seq);
+        names.into_iter().map(|(name, _)| Arc::clone(name)).collect()
     }
 }
 
@@ -492,12 +506,12 @@ impl Subscriber {
 
     /// Channels plus patterns subscribed (the count `SUBSCRIBE` and `PSUBSCRIBE` report).
     pub fn subscription_count(&self) -> usize {
-        self.channels.0.len() + self.patterns.0.len()
+        self.channels.len() + self.patterns.len()
     }
 
     /// Shard channels subscribed (the count `SSUBSCRIBE` reports).
     pub fn shard_subscription_count(&self) -> usize {
-        self.shards.0.len()
+        self.shards.len()
     }
 
     fn total(&self) -> usize {
@@ -519,7 +533,7 @@ impl Subscriber {
         }
         let was_subscribed = self.total() > 0;
         let name: Bytes = Bytes::from(name);
-        self.names(space).0.push(Arc::clone(&name));
+        self.names(space).insert(Arc::clone(&name));
         if !self.mailbox.is_disconnected() {
             self.hub.add(space, &name, &self.mailbox);
         }
@@ -544,9 +558,9 @@ impl Subscriber {
     /// The names subscribed in `space`, oldest first.
     pub(crate) fn list(&self, space: Space) -> Vec<Bytes> {
         match space {
-            Space::Channel => self.channels.0.clone(),
-            Space::Pattern => self.patterns.0.clone(),
-            Space::Shard => self.shards.0.clone(),
+            Space::Channel => self.channels.list(),
+            Space::Pattern => self.patterns.list(),
+            Space::Shard => self.shards.list(),
         }
     }
 

@@ -209,9 +209,12 @@ impl Connection {
         self.reserve_input();
         let session = &mut self.session;
         let message = std::future::poll_fn(|cx| session.poll_message(cx));
+        // Input before messages: a steady stream of messages must not keep the client's
+        // commands unread (running them drains the messages too).
         let read = tokio::select! {
             biased;
             () = &mut self.shutdown => return Read::Stop,
+            read = self.stream.read_buf(&mut self.input) => read,
             message = message => match message {
                 Ok(reply) => {
                     encode(&reply, self.session.protocol(), &mut self.output);
@@ -219,7 +222,6 @@ impl Connection {
                 }
                 Err(_) => return Read::Gone,
             },
-            read = self.stream.read_buf(&mut self.input) => read,
         };
         match read {
             Ok(0) | Err(_) => Read::Gone,
