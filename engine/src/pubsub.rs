@@ -518,6 +518,15 @@ impl Subscriber {
         self.subscription_count() + self.shard_subscription_count()
     }
 
+    /// Names subscribed in `space` alone.
+    pub(crate) fn count_in(&self, space: Space) -> usize {
+        match space {
+            Space::Channel => self.channels.len(),
+            Space::Pattern => self.patterns.len(),
+            Space::Shard => self.shards.len(),
+        }
+    }
+
     /// The count a confirmation in `space` reports.
     pub(crate) fn count_for(&self, space: Space) -> usize {
         match space {
@@ -803,6 +812,11 @@ impl crate::session::Session {
     /// Leaves subscribe state, dropping every subscription and queued message (`RESET`).
     pub(crate) fn reset_pubsub(&mut self) {
         self.pubsub = None;
+        if let Some(client) = &self.client {
+            for count in &client.subscriptions {
+                count.store(0, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 }
 

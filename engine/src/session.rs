@@ -50,6 +50,8 @@ pub(crate) struct ClientInfo {
     pub(crate) last_command: AtomicUsize,
     /// Coarse Unix milliseconds of the last command.
     pub(crate) last_active_ms: AtomicU64,
+    /// Channels, patterns and shard channels subscribed (`sub`, `psub`, `ssub`).
+    pub(crate) subscriptions: [AtomicUsize; 3],
 }
 
 /// Open sessions by id.
@@ -72,6 +74,7 @@ impl ClientRegistry {
             protocol: AtomicUsize::new(2),
             last_command: AtomicUsize::new(0),
             last_active_ms: AtomicU64::new(now_ms),
+            subscriptions: Default::default(),
         });
         self.clients.lock().insert(id, Arc::clone(&info));
         info

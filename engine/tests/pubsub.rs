@@ -180,6 +180,30 @@ fn resp2_subscribe_state_allows_only_pubsub_commands() {
 }
 
 #[test]
+fn client_list_shows_subscriptions_and_filters_pubsub_clients() {
+    let engine = Engine::new();
+    let mut sub = Session::new(&engine);
+    let mut plain = Session::new(&engine);
+    sub.execute(&["SUBSCRIBE", "a", "b"]);
+    sub.execute(&["PSUBSCRIBE", "x*"]);
+    let text = |reply: Reply| match reply {
+        Reply::Verbatim { text, .. } => String::from_utf8(text).expect("utf8"),
+        other => panic!("{other:?}"),
+    };
+    let pubsub = text(plain.execute(&["CLIENT", "LIST", "TYPE", "pubsub"]));
+    assert_eq!(pubsub.lines().count(), 1, "{pubsub}");
+    assert!(pubsub.contains(&format!("id={} ", sub.id())), "{pubsub}");
+    assert!(pubsub.contains(" flags=P ") && pubsub.contains(" sub=2 psub=1 ssub=0 "), "{pubsub}");
+    let normal = text(plain.execute(&["CLIENT", "LIST", "TYPE", "normal"]));
+    assert!(
+        normal.contains(&format!("id={} ", plain.id())) && !normal.contains(&format!("id={} ", sub.id()))
+    );
+    sub.execute(&["RESET"]);
+    let pubsub = text(plain.execute(&["CLIENT", "LIST", "TYPE", "pubsub"]));
+    assert_eq!(pubsub, "", "RESET left subscribe state");
+}
+
+#[test]
 fn resp3_subscribe_state_allows_everything() {
     let engine = Engine::new();
     let mut s = Session::new(&engine);

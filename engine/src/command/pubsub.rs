@@ -9,6 +9,8 @@
 //! Redis's sequence. Confirmations are `Reply::Push` (RESP3 `>`, RESP2 arrays), as Redis.
 
 use super::table::{ALLKEYS, CT, CommandSpec, F, KEY1, LD, NOKEYS, NS, ST, cmd};
+use std::sync::atomic::Ordering;
+
 use crate::command::table::CommandFlags;
 use crate::error::Error;
 use crate::pubsub::{Space, Subscriber};
@@ -82,6 +84,7 @@ fn change(s: &mut Session, space: Space, kind: &'static str, subscribe: bool, na
     }
     let hub = &s.engine.inner.pubsub;
     let subscriber = s.pubsub.get_or_insert_with(|| Subscriber::new(hub));
+    let subscriber = &mut *subscriber;
     let listed;
     let names: Vec<&[u8]> = if !subscribe && names.is_empty() {
         listed = subscriber.list(space);
@@ -104,6 +107,12 @@ fn change(s: &mut Session, space: Space, kind: &'static str, subscribe: bool, na
     let rest = replies.split_off(1);
     if !rest.is_empty() {
         subscriber.mailbox.push_front_replies(rest);
+    }
+    if let Some(client) = &s.client {
+        // What `CLIENT LIST` shows.
+        for (i, space) in [Space::Channel, Space::Pattern, Space::Shard].into_iter().enumerate() {
+            client.subscriptions[i].store(subscriber.count_in(space), Ordering::Relaxed);
+        }
     }
     replies.pop().unwrap_or(Reply::Null)
 }
