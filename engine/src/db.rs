@@ -197,7 +197,7 @@ impl Inner {
     pub(crate) fn read_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> ReadSet<'_> {
         let order = self.lock_order(keys);
         let guards = order.into_iter().map(|(db, s)| (db, s, self.dbs[db].stripe(s).read())).collect();
-        ReadSet { guards, inner: self, expired: RefCell::new(Vec::new()) }
+        ReadSet { guards, inner: self, expired: RefCell::new(Vec::new()), missed: RefCell::new(Vec::new()) }
     }
 
     /// Sorted, de-duplicated (database, stripe) pairs: the one lock order.
@@ -307,6 +307,8 @@ pub(crate) struct ReadSet<'e> {
     /// Keys found expired, deleted once the read locks are released. Behind a `RefCell` so
     /// that `get` takes `&self` and entries of several keys can be borrowed at once.
     expired: RefCell<Vec<(usize, Vec<u8>)>>,
+    /// Keys missed while `keymiss` events are on, published once the locks are released.
+    missed: RefCell<Vec<(usize, Vec<u8>)>>,
 }
 
 impl ReadSet<'_> {
@@ -331,6 +333,9 @@ impl ReadSet<'_> {
         });
         if lookup.stats {
             inner.count_lookup(found.is_some());
+            if found.is_none() && inner.notify_flags().contains(NotifyFlags::KEY_MISS) {
+                self.missed.borrow_mut().push((db, key.to_vec()));
+            }
         }
         found
     }
@@ -341,6 +346,9 @@ impl Drop for ReadSet<'_> {
         self.guards.clear();
         for (db, key) in self.expired.take() {
             self.inner.write_set([(db, key.as_slice())]).entry(db, &key);
+        }
+        for (db, key) in self.missed.take() {
+            self.inner.notify_now(NotifyFlags::KEY_MISS, "keymiss", db, &key);
         }
     }
 }

@@ -164,13 +164,12 @@ pub(crate) struct Mailbox {
 impl Mailbox {
     /// Queues `message` unless that breaks a limit, in which case the subscriber is
     /// disconnected. Returns whether the subscriber is (still) connected.
-    fn deliver(&self, message: Message, hub: &PubSub) -> bool {
+    fn deliver(&self, message: Message, hub: &PubSub, limit: BufferLimit) -> bool {
         let cost = message.cost_bytes();
         let mut queue = self.queue.lock();
         if queue.disconnected {
             return false;
         }
-        let limit = hub.limit();
         let bytes = queue.bytes + cost;
         let over_hard = limit.hard_bytes > 0 && bytes as u64 > limit.hard_bytes;
         let over_soft = limit.soft_bytes > 0 && bytes as u64 > limit.soft_bytes;
@@ -363,12 +362,13 @@ impl PubSub {
         let mut shared: Option<(Bytes, Bytes)> = None;
         let mut bytes = || shared.get_or_insert_with(|| (Bytes::from(channel), Bytes::from(payload))).clone();
         let mut receivers = 0;
+        let limit = self.limit();
         if let Some(list) = self.channels.read().get(channel) {
             let (channel, payload) = bytes();
             for mailbox in list {
                 let message =
                     Message::Message { channel: Arc::clone(&channel), payload: Arc::clone(&payload) };
-                mailbox.deliver(message, self);
+                mailbox.deliver(message, self, limit);
                 receivers += 1;
             }
         }
@@ -384,7 +384,7 @@ impl PubSub {
                         channel: Arc::clone(&channel),
                         payload: Arc::clone(&payload),
                     };
-                    mailbox.deliver(message, self);
+                    mailbox.deliver(message, self, limit);
                     receivers += 1;
                 }
             }
@@ -397,9 +397,10 @@ impl PubSub {
         let map = self.shards.read();
         let Some(list) = map.get(channel) else { return 0 };
         let (channel, payload) = (Bytes::from(channel), Bytes::from(payload));
+        let limit = self.limit();
         for mailbox in list {
             let message = Message::SMessage { channel: Arc::clone(&channel), payload: Arc::clone(&payload) };
-            mailbox.deliver(message, self);
+            mailbox.deliver(message, self, limit);
         }
         list.len()
     }

@@ -290,4 +290,8 @@ fn key_misses_are_published_only_with_m() {
     assert_eq!(run(&e, &mut s, &["GET", "nosuch"]), ev(&[]));
     let (e, mut s) = watched("Em");
     assert_eq!(run(&e, &mut s, &["GET", "nosuch"]), ev(&[("keymiss", "nosuch")]));
+    run(&e, &mut s, &["SET", "here", "v"]);
+    assert_eq!(run(&e, &mut s, &["MGET", "here", "m1", "m2"]), ev(&[("keymiss", "m1"), ("keymiss", "m2")]));
+    assert_eq!(run(&e, &mut s, &["SET", "w", "v"]), ev(&[]), "writes do not miss");
+    assert_eq!(run(&e, &mut s, &["EXISTS", "m3"]), ev(&[("keymiss", "m3")]));
 }
