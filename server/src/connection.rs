@@ -354,6 +354,7 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
+            let session = &mut self.session;
             tokio::select! {
                 biased;
                 reply = &mut blocked => break reply,
@@ -372,6 +373,16 @@ impl Connection {
                     // More input for after the command: keep it and go on waiting.
                     Ok(_) => {}
                 },
+                // A subscribed RESP3 client that blocked still gets its messages meanwhile.
+                message = std::future::poll_fn(|cx| session.poll_message(cx)) => {
+                    let delivered = message.is_ok_and(|reply| {
+                        encode(&reply, self.session.protocol(), &mut self.output);
+                        self.drain_messages()
+                    });
+                    if !delivered || self.flush().await.is_err() {
+                        return Err(End::ClientGone);
+                    }
+                }
             }
         };
         encode(&reply, self.session.protocol(), &mut self.output);

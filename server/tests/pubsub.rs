@@ -129,6 +129,31 @@ async fn raw_frames_match_redis() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_blocked_resp3_subscriber_still_receives_messages() {
+    let server = TestServer::start().await;
+    let mut sub = RawClient::connect(server.addr).await;
+    sub.send(&frame(&[b"HELLO", b"3"])).await;
+    sub.send(&frame(&[b"ECHO", b"marker"])).await;
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"$6\r\nmarker\r\n") {
+        seen.extend_from_slice(&sub.read_exact(1).await);
+    }
+    sub.roundtrip(&frame(&[b"SUBSCRIBE", b"c"]), b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n").await;
+    sub.send(&frame(&[b"BLPOP", b"list", b"10"])).await;
+    let start = Instant::now();
+    while server.engine.stats().blocked_clients != 1 {
+        assert!(start.elapsed() < Duration::from_secs(10), "BLPOP never blocked");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let mut other = RawClient::connect(server.addr).await;
+    other.roundtrip(&frame(&[b"PUBLISH", b"c", b"during"]), b":1\r\n").await;
+    sub.expect(b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$6\r\nduring\r\n").await;
+    other.roundtrip(&frame(&[b"RPUSH", b"list", b"x"]), b":1\r\n").await;
+    sub.expect(b"*2\r\n$4\r\nlist\r\n$1\r\nx\r\n").await;
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_stops_reading_is_disconnected_at_the_limit() {
     let server = TestServer::start().await;
