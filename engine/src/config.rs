@@ -25,7 +25,7 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 21] = [
+const ENGINE_PARAMS: [&str; 22] = [
     "appendonly",
     "databases",
     "hash-max-listpack-entries",
@@ -38,6 +38,7 @@ const ENGINE_PARAMS: [&str; 21] = [
     "list-compress-depth",
     "list-max-listpack-size",
     "list-max-ziplist-size",
+    "notify-keyspace-events",
     "proto-max-bulk-len",
     "save",
     "set-max-intset-entries",
@@ -104,6 +105,10 @@ impl Inner {
             "set-max-listpack-entries" => c.set_max_listpack_entries.load(Ordering::Relaxed).to_string(),
             "set-max-listpack-value" => c.set_max_listpack_value.load(Ordering::Relaxed).to_string(),
             "list-compress-depth" => c.list_compress_depth.load(Ordering::Relaxed).to_string(),
+            "notify-keyspace-events" => {
+                crate::notify::NotifyFlags::from_bits_retain(self.notify_flags.load(Ordering::Relaxed))
+                    .to_config_string()
+            }
             // The `ziplist` names are the pre-7.0 names of the same settings.
             "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
                 c.hash_max_listpack_entries.load(Ordering::Relaxed).to_string()
@@ -139,6 +144,12 @@ impl Inner {
             "lfu-decay-time" => {
                 let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
                 Box::new(move |inner| inner.config.lfu_decay_time.store(n, Ordering::Relaxed))
+            }
+            "notify-keyspace-events" => {
+                let flags = crate::notify::NotifyFlags::parse(value).ok_or_else(|| {
+                    set_failed(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                })?;
+                Box::new(move |inner| inner.notify_flags.store(flags.bits(), Ordering::Relaxed))
             }
             "list-compress-depth" => {
                 let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;

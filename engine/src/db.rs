@@ -16,6 +16,7 @@ use crate::keyspace::access;
 use crate::keyspace::slot::{Kind, Slot};
 use crate::keyspace::stripe::Removed;
 use crate::keyspace::{Stripe, StripeRead, StripeWrite};
+use crate::notify::{Events, NotifyFlags};
 use crate::stats::bump;
 use crate::value::{NewValue, Value, ValueRef};
 
@@ -136,6 +137,7 @@ impl Inner {
         let keyspace = &self.dbs[db];
         let lock = keyspace.stripe(keyspace.stripe_for(hash));
         let mut expired = false;
+        let miss;
         let result = {
             // The hot path: one branch on the transaction check, then a plain read guard
             // (no per-use dispatch between a lock guard and a held stripe).
@@ -163,10 +165,15 @@ impl Inner {
             if lookup.stats {
                 self.count_lookup(found.is_some());
             }
+            miss = lookup.stats && found.is_none();
             f(found)
         };
         if expired {
             self.write_set([(db, key)]).entry(db, key);
+        }
+        if miss {
+            // One relaxed load per miss when key-miss events are off.
+            self.notify_now(NotifyFlags::KEY_MISS, "keymiss", db, key);
         }
         result
     }
@@ -187,14 +194,21 @@ impl Inner {
                 Guards::Many(order.into_iter().map(|(db, s)| (db, s, self.dbs[db].write(s))).collect())
             }
         };
-        WriteSet { guards, inner: self, now: Now::new(self), garbage: Vec::new(), ready: Vec::new() }
+        WriteSet {
+            guards,
+            inner: self,
+            now: Now::new(self),
+            garbage: Vec::new(),
+            ready: Vec::new(),
+            events: Events::new(self),
+        }
     }
 
     /// Read-locks the stripes of `keys`, in global order.
     pub(crate) fn read_set<'k>(&self, keys: impl IntoIterator<Item = (usize, &'k [u8])>) -> ReadSet<'_> {
         let order = self.lock_order(keys);
         let guards = order.into_iter().map(|(db, s)| (db, s, self.dbs[db].read(s))).collect();
-        ReadSet { guards, inner: self, expired: RefCell::new(Vec::new()) }
+        ReadSet { guards, inner: self, expired: RefCell::new(Vec::new()), missed: RefCell::new(Vec::new()) }
     }
 
     /// Sorted, de-duplicated (database, stripe) pairs: the one lock order.
@@ -225,17 +239,23 @@ pub(crate) struct WriteSet<'e> {
     /// Keys written while clients were blocked on some key: after the locks are released,
     /// blocked clients waiting on them are served (see `crate::blocking`).
     ready: Vec<(usize, Vec<u8>)>,
+    /// Keyspace notifications, published after the locks are released (see `crate::notify`).
+    events: Events,
 }
 
 impl Drop for WriteSet<'_> {
     fn drop(&mut self) {
-        if self.ready.is_empty() {
+        if self.ready.is_empty() && self.events.is_empty() {
             return;
         }
-        // Release the locks first: serving takes them again.
+        // Release the locks first: serving takes them again, and no subscriber's queue is
+        // touched under a keyspace lock.
         drop(std::mem::replace(&mut self.guards, Guards::Many(Vec::new())));
-        let ready = std::mem::take(&mut self.ready);
-        self.inner.blocked.serve(ready);
+        self.events.publish(self.inner);
+        if !self.ready.is_empty() {
+            let ready = std::mem::take(&mut self.ready);
+            self.inner.blocked.serve(ready);
+        }
     }
 }
 
@@ -258,6 +278,7 @@ impl<'e> WriteSet<'e> {
             now: &self.now,
             garbage: &mut self.garbage,
             ready,
+            events: &mut self.events,
         };
         entry.pos = entry.stripe.find(hash, key);
         if let Some(pos) = entry.pos {
@@ -265,6 +286,7 @@ impl<'e> WriteSet<'e> {
             if slot.expire_at_ms().is_some() && slot.is_expired(entry.now.ms()) {
                 entry.remove_at(pos);
                 inner.stats.with_local(|shard| bump(&shard.expired_keys, 1));
+                entry.events.push(NotifyFlags::EXPIRED, "expired", db, key);
             }
         }
         entry
@@ -291,6 +313,13 @@ impl<'e> WriteSet<'e> {
         Self::locked(&mut self.guards, db, stripe_index)
     }
 
+    /// Records a keyspace notification about `key` in `db`, published after the locks are
+    /// released (nothing is recorded unless `class` is on).
+    #[inline]
+    pub(crate) fn notify(&mut self, class: NotifyFlags, name: &'static str, db: usize, key: &[u8]) {
+        self.events.push(class, name, db, key);
+    }
+
     /// The command's time.
     pub(crate) fn now_ms(&self) -> u64 {
         self.now.ms()
@@ -304,6 +333,8 @@ pub(crate) struct ReadSet<'e> {
     /// Keys found expired, deleted once the read locks are released. Behind a `RefCell` so
     /// that `get` takes `&self` and entries of several keys can be borrowed at once.
     expired: RefCell<Vec<(usize, Vec<u8>)>>,
+    /// Keys missed while `keymiss` events are on, published once the locks are released.
+    missed: RefCell<Vec<(usize, Vec<u8>)>>,
 }
 
 impl ReadSet<'_> {
@@ -328,6 +359,9 @@ impl ReadSet<'_> {
         });
         if lookup.stats {
             inner.count_lookup(found.is_some());
+            if found.is_none() && inner.notify_flags().contains(NotifyFlags::KEY_MISS) {
+                self.missed.borrow_mut().push((db, key.to_vec()));
+            }
         }
         found
     }
@@ -338,6 +372,9 @@ impl Drop for ReadSet<'_> {
         self.guards.clear();
         for (db, key) in self.expired.take() {
             self.inner.write_set([(db, key.as_slice())]).entry(db, &key);
+        }
+        for (db, key) in self.missed.take() {
+            self.inner.notify_now(NotifyFlags::KEY_MISS, "keymiss", db, &key);
         }
     }
 }
@@ -365,6 +402,8 @@ pub(crate) struct EntryMut<'s> {
     garbage: &'s mut Vec<Value>,
     /// Where written keys are noted while clients are blocked (`None` otherwise).
     ready: Option<&'s mut Vec<(usize, Vec<u8>)>>,
+    /// The write set's keyspace notifications.
+    events: &'s mut Events,
 }
 
 impl<'s> EntryMut<'s> {
@@ -384,6 +423,12 @@ pub(crate) struct Taken {
 }
 
 impl EntryMut<'_> {
+    /// Records a keyspace notification about this key (see [`WriteSet::notify`]).
+    #[inline]
+    pub(crate) fn notify(&mut self, class: NotifyFlags, name: &'static str) {
+        self.events.push(class, name, self.db, self.key);
+    }
+
     /// Does the key exist?
     pub(crate) fn exists(&self) -> bool {
         self.pos.is_some()
@@ -431,6 +476,7 @@ impl EntryMut<'_> {
                 let meta = self.inner.new_meta();
                 let pos = self.stripe.insert(&self.inner.hasher, self.hash, self.key, value, expire, meta);
                 self.pos = Some(pos);
+                self.events.push(NotifyFlags::NEW, "new", self.db, self.key);
             }
         }
     }

@@ -53,6 +53,7 @@ pub struct EngineBuilder {
     hash_limits: HashLimits,
     zset_limits: ZSetLimits,
     list: ListConfig,
+    pubsub_limit: crate::pubsub::BufferLimit,
 }
 
 impl Default for EngineBuilder {
@@ -69,6 +70,7 @@ impl Default for EngineBuilder {
             hash_limits: HashLimits::DEFAULT,
             zset_limits: ZSetLimits::DEFAULT,
             list: ListConfig::default(),
+            pubsub_limit: crate::pubsub::BufferLimit::DEFAULT,
         }
     }
 }
@@ -164,8 +166,16 @@ impl EngineBuilder {
         self
     }
 
+    /// The output buffer limit of pub/sub subscribers (Redis's `client-output-buffer-limit
+    /// pubsub`); default [`crate::BufferLimit::DEFAULT`] (32 MiB hard, 8 MiB for 60 s soft).
+    pub fn pubsub_buffer_limit(mut self, limit: crate::pubsub::BufferLimit) -> Self {
+        self.pubsub_limit = limit;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
+        let clock = Arc::clone(&self.clock);
         let inner = Arc::new(Inner {
             dbs: (0..self.databases).map(|_| Keyspace::new(self.stripes)).collect(),
             hasher: KeyHasher::new(),
@@ -195,6 +205,8 @@ impl EngineBuilder {
             avg_ttl_ms: (0..self.databases).map(|_| AtomicU64::new(0)).collect(),
             maintenance: Mutex::new(None),
             blocked: crate::blocking::Blocked::default(),
+            pubsub: Arc::new(crate::pubsub::PubSub::new(Arc::clone(&clock), self.pubsub_limit)),
+            notify_flags: std::sync::atomic::AtomicU32::new(0),
         });
         let engine = Engine { inner, db: 0 };
         if self.background_maintenance {
@@ -266,6 +278,10 @@ pub(crate) struct Inner {
     maintenance: Mutex<Option<Maintenance>>,
     /// Clients blocked on keys (`BLPOP` and friends).
     pub(crate) blocked: crate::blocking::Blocked,
+    /// Pub/sub channels, patterns and subscribers.
+    pub(crate) pubsub: Arc<crate::pubsub::PubSub>,
+    /// `notify-keyspace-events` as `NotifyFlags` bits (0: off, the default).
+    pub(crate) notify_flags: AtomicU32,
 }
 
 impl Inner {

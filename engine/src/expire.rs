@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::Inner;
 use crate::keyspace::access::fast_random;
+use crate::notify::{Events, NotifyFlags};
 use crate::stats::bump;
 use crate::value::Value;
 
@@ -70,6 +71,8 @@ impl Inner {
     fn expire_stripe(&self, db: usize, stripe_index: usize) -> u64 {
         let mut garbage: Vec<Value> = Vec::new();
         let mut deleted = 0u64;
+        // Keyspace events, published once the stripe lock is released.
+        let mut events = Events::new(self);
         {
             let keyspace = &self.dbs[db];
             if keyspace.read(stripe_index).volatile_len() == 0 {
@@ -103,8 +106,17 @@ impl Inner {
                         if purged > 0 && !empty {
                             expired += 1;
                         }
+                        if purged > 0 {
+                            events.push(NotifyFlags::HASH, "hexpired", db, stripe.key(pos));
+                        }
+                        if empty {
+                            events.push(NotifyFlags::GENERIC, "del", db, stripe.key(pos));
+                        }
                     }
                     if remove {
+                        if stripe.slot(pos).is_expired(now_ms) {
+                            events.push(NotifyFlags::EXPIRED, "expired", db, stripe.key(pos));
+                        }
                         let hash = self.hash(stripe.key(pos));
                         if let Some(object) = stripe.remove(hash, pos).object {
                             garbage.push(object.value);
@@ -125,6 +137,7 @@ impl Inner {
         if deleted > 0 {
             self.stats.with_local(|shard| bump(&shard.expired_keys, deleted));
         }
+        events.publish(self);
         drop(garbage);
         deleted
     }

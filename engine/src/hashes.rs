@@ -15,6 +15,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::keys::ExpireCondition;
 use crate::keyspace::access::fast_random;
+use crate::notify::NotifyFlags;
 use crate::num::ldouble::LongDouble;
 use crate::types::hash::{Hash, is_expired};
 use crate::value::{KeyType, NewValue, Value, ValueRef};
@@ -44,14 +45,19 @@ fn hash_of<'v>(value: Option<ValueRef<'v>>) -> Result<Option<&'v Hash>> {
 fn change_hash<R>(
     entry: &mut EntryMut<'_>,
     create: bool,
+    event: Event<R>,
     f: impl FnOnce(Option<&mut Hash>, &Now<'_>) -> Result<R>,
 ) -> Result<R> {
     let now = entry.now();
     match entry.value() {
         Some(v) if v.key_type() != KeyType::Hash => return Err(Error::WrongType),
         Some(ValueRef::Hash(hash)) if hash.has_ttls() && hash.needs_purge(now.ms()) => {
+            let before = hash.len();
             if let Some(Value::Hash(hash)) = entry.value_mut() {
                 hash.purge_expired(now.ms());
+            }
+            if entry.value().is_some_and(|v| matches!(v, ValueRef::Hash(hash) if hash.len() < before)) {
+                entry.notify(NotifyFlags::HASH, "hexpired");
             }
             delete_if_empty(entry);
         }
@@ -64,6 +70,11 @@ fn change_hash<R>(
         Some(Value::Hash(hash)) => f(Some(hash), now),
         _ => f(None, now),
     };
+    if let Ok(result) = &result {
+        for name in event(result).into_iter().flatten() {
+            entry.notify(NotifyFlags::HASH, name);
+        }
+    }
     delete_if_empty(entry);
     if entry.value().is_some_and(ValueRef::has_field_expiry) {
         // Let the active expiry cycle find the hash's expiring fields.
@@ -76,7 +87,22 @@ fn change_hash<R>(
 fn delete_if_empty(entry: &mut EntryMut<'_>) {
     if entry.value().is_some_and(|v| matches!(v, ValueRef::Hash(hash) if hash.len() == 0)) {
         entry.delete();
+        entry.notify(NotifyFlags::GENERIC, "del");
     }
+}
+
+/// Which keyspace events (class `h`) a hash command's result calls for, in order (no
+/// allocation: this runs whether or not notifications are on).
+type Event<R> = fn(&R) -> [Option<&'static str>; 2];
+
+/// No event (reads).
+fn no_event<R>(_: &R) -> [Option<&'static str>; 2] {
+    [None, None]
+}
+
+/// `event` when `changed`.
+fn event_if(changed: bool, event: &'static str) -> [Option<&'static str>; 2] {
+    [changed.then_some(event), None]
 }
 
 /// What `HTTL`, `HPTTL`, `HEXPIRETIME` and `HPEXPIRETIME` answer for a field with an expiry.
@@ -116,7 +142,7 @@ impl Engine {
         let f = f.take().ok_or(Error::msg("ERR hash read ran twice"))?;
         let mut locked = self.inner.write_set([(self.db, key)]);
         let mut entry = locked.entry(self.db, key);
-        change_hash(&mut entry, false, |hash, _| f(hash.map(|h| &*h)))
+        change_hash(&mut entry, false, no_event, |hash, _| f(hash.map(|h| &*h)))
     }
 
     /// Runs `f` on the hash at `key` for changes, with the command's time; creates an empty
@@ -127,11 +153,12 @@ impl Engine {
         &self,
         key: &[u8],
         create: bool,
+        event: Event<R>,
         f: impl FnOnce(Option<&mut Hash>, &Now<'_>) -> Result<R>,
     ) -> Result<R> {
         let mut locked = self.inner.write_set([(self.db, key)]);
         let mut entry = locked.entry(self.db, key);
-        change_hash(&mut entry, create, f)
+        change_hash(&mut entry, create, event, f)
     }
 
     /// `HSET`: sets each (field, value) pair of the hash at `key` (created if absent), clearing
@@ -148,7 +175,8 @@ impl Engine {
         pairs: &[(F, V)],
     ) -> Result<usize> {
         let limits = self.inner.hash_limits();
-        self.write_hash(key.as_ref(), !pairs.is_empty(), |hash, _| {
+        let event = if pairs.is_empty() { no_event } else { |_: &usize| [Some("hset"), None] };
+        self.write_hash(key.as_ref(), !pairs.is_empty(), event, |hash, _| {
             let Some(hash) = hash else { return Ok(0) };
             let mut added = 0;
             for (field, value) in pairs {
@@ -167,13 +195,18 @@ impl Engine {
     ) -> Result<bool> {
         let limits = self.inner.hash_limits();
         let (field, value) = (field.as_ref(), value.as_ref());
-        self.write_hash(key.as_ref(), true, |hash, _| {
-            let Some(hash) = hash else { return Ok(false) };
-            if hash.get(field).is_some() {
-                return Ok(false);
-            }
-            hash.set(field, value, limits)
-        })
+        self.write_hash(
+            key.as_ref(),
+            true,
+            |set| event_if(*set, "hset"),
+            |hash, _| {
+                let Some(hash) = hash else { return Ok(false) };
+                if hash.get(field).is_some() {
+                    return Ok(false);
+                }
+                hash.set(field, value, limits)
+            },
+        )
     }
 
     /// `HGET`: the value of `field`.
@@ -190,10 +223,15 @@ impl Engine {
 
     /// `HDEL`: removes `fields`; returns how many were there.
     pub fn hdel<F: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, fields: &[F]) -> Result<usize> {
-        self.write_hash(key.as_ref(), false, |hash, _| {
-            let Some(hash) = hash else { return Ok(0) };
-            Ok(fields.iter().filter(|f| hash.remove(f.as_ref())).count())
-        })
+        self.write_hash(
+            key.as_ref(),
+            false,
+            |n| event_if(*n > 0, "hdel"),
+            |hash, _| {
+                let Some(hash) = hash else { return Ok(0) };
+                Ok(fields.iter().filter(|f| hash.remove(f.as_ref())).count())
+            },
+        )
     }
 
     /// `HLEN`: the number of fields (0 when absent).
@@ -245,17 +283,22 @@ impl Engine {
     pub fn hincrby(&self, key: impl AsRef<[u8]>, field: impl AsRef<[u8]>, delta: i64) -> Result<i64> {
         let limits = self.inner.hash_limits();
         let field = field.as_ref();
-        self.write_hash(key.as_ref(), true, |hash, _| {
-            let Some(hash) = hash else { return Err(Error::NoSuchKey) };
-            let current = match hash.get(field) {
-                None => 0,
-                Some(bytes) => crate::num::parse_i64(bytes)
-                    .map_err(|_| Error::msg("ERR hash value is not an integer"))?,
-            };
-            let next = current.checked_add(delta).ok_or(Error::Overflow)?;
-            hash.insert(field, itoa::Buffer::new().format(next).as_bytes(), limits)?;
-            Ok(next)
-        })
+        self.write_hash(
+            key.as_ref(),
+            true,
+            |_| [Some("hincrby"), None],
+            |hash, _| {
+                let Some(hash) = hash else { return Err(Error::NoSuchKey) };
+                let current = match hash.get(field) {
+                    None => 0,
+                    Some(bytes) => crate::num::parse_i64(bytes)
+                        .map_err(|_| Error::msg("ERR hash value is not an integer"))?,
+                };
+                let next = current.checked_add(delta).ok_or(Error::Overflow)?;
+                hash.insert(field, itoa::Buffer::new().format(next).as_bytes(), limits)?;
+                Ok(next)
+            },
+        )
     }
 
     /// `HINCRBYFLOAT` with the increment as text (parsed as Redis parses it): adds in x87
@@ -273,20 +316,27 @@ impl Engine {
         }
         let limits = self.inner.hash_limits();
         let field = field.as_ref();
-        self.write_hash(key.as_ref(), true, |hash, _| {
-            let Some(hash) = hash else { return Err(Error::NoSuchKey) };
-            let current = match hash.get(field) {
-                None => LongDouble::from_i64(0),
-                Some(bytes) => LongDouble::parse(bytes).ok_or(Error::msg("ERR hash value is not a float"))?,
-            };
-            let sum = current.add(delta);
-            let mut text = Vec::with_capacity(24);
-            if !sum.is_finite() || !sum.format_human(&mut text) {
-                return Err(Error::NanOrInfinity);
-            }
-            hash.insert(field, &text, limits)?;
-            Ok(text)
-        })
+        self.write_hash(
+            key.as_ref(),
+            true,
+            |_| [Some("hincrbyfloat"), None],
+            |hash, _| {
+                let Some(hash) = hash else { return Err(Error::NoSuchKey) };
+                let current = match hash.get(field) {
+                    None => LongDouble::from_i64(0),
+                    Some(bytes) => {
+                        LongDouble::parse(bytes).ok_or(Error::msg("ERR hash value is not a float"))?
+                    }
+                };
+                let sum = current.add(delta);
+                let mut text = Vec::with_capacity(24);
+                if !sum.is_finite() || !sum.format_human(&mut text) {
+                    return Err(Error::NanOrInfinity);
+                }
+                hash.insert(field, &text, limits)?;
+                Ok(text)
+            },
+        )
     }
 
     /// `HRANDFIELD key count`: with `count >= 0`, up to `count` distinct random fields; with
@@ -357,7 +407,11 @@ impl Engine {
         fields: &[F],
     ) -> Result<Vec<i64>> {
         condition.validate()?;
-        self.write_hash(key.as_ref(), false, |hash, now| {
+        // `hexpire` when an expiry was set, `hexpired` when a time in the past deleted fields.
+        let events = |codes: &Vec<i64>| {
+            [codes.contains(&1).then_some("hexpire"), codes.contains(&2).then_some("hexpired")]
+        };
+        self.write_hash(key.as_ref(), false, events, |hash, now| {
             let Some(hash) = hash else { return Ok(vec![-2; fields.len()]) };
             let now_ms = now.ms();
             let mut codes = Vec::with_capacity(fields.len());
@@ -382,7 +436,8 @@ impl Engine {
     /// `HPERSIST`: removes the expiry of each of `fields`. Per field, Redis's codes: -2 no such
     /// field (or key), -1 it had no expiry, 1 removed.
     pub fn hpersist<F: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, fields: &[F]) -> Result<Vec<i64>> {
-        self.write_hash(key.as_ref(), false, |hash, _| {
+        let events = |codes: &Vec<i64>| event_if(codes.contains(&1), "hpersist");
+        self.write_hash(key.as_ref(), false, events, |hash, _| {
             let Some(hash) = hash else { return Ok(vec![-2; fields.len()]) };
             Ok(fields
                 .iter()

@@ -110,8 +110,11 @@ impl Engine {
                 out.push_str("# Clients\r\n");
                 let _ = write!(
                     out,
-                    "connected_clients:{}\r\nblocked_clients:{}\r\ntotal_watched_keys:{}\r\n",
-                    stats.connected_clients, stats.blocked_clients, stats.total_watched_keys
+                    "connected_clients:{}\r\nblocked_clients:{}\r\npubsub_clients:{}\r\ntotal_watched_keys:{}\r\n",
+                    stats.connected_clients,
+                    stats.blocked_clients,
+                    self.inner.pubsub.subscribed_clients.load(std::sync::atomic::Ordering::Relaxed),
+                    stats.total_watched_keys
                 );
                 if let Some(max) = self.config_value("maxclients") {
                     let _ = write!(out, "maxclients:{max}\r\n");
@@ -131,6 +134,7 @@ impl Engine {
                     stats.keyspace_hits,
                     stats.keyspace_misses
                 );
+                self.render_pubsub_stats(out);
             }
             "replication" => out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
             "commandstats" => {
@@ -156,6 +160,22 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Pub/sub figures of `INFO stats`: Redis 7.0's three, and the subscribers disconnected for
+    /// going past the pubsub output buffer limit (Redis 7.4's name, counting pubsub clients).
+    fn render_pubsub_stats(&self, out: &mut String) {
+        use crate::pubsub::Space;
+        let pubsub = &self.inner.pubsub;
+        let _ = write!(
+            out,
+            "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
+             client_output_buffer_limit_disconnections:{}\r\n",
+            pubsub.names(Space::Channel),
+            pubsub.names(Space::Pattern),
+            pubsub.names(Space::Shard),
+            pubsub.disconnections.load(std::sync::atomic::Ordering::Relaxed)
+        );
     }
 
     fn render_server(&self, stats: &Stats, out: &mut String) {

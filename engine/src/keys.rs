@@ -1,6 +1,7 @@
 //! The typed key API: `impl Engine` for DEL, EXPIRE, RENAME, SCAN and the rest of Redis's
 //! generic key commands, plus database-wide operations (DBSIZE, FLUSHDB, SWAPDB).
 
+use crate::notify::NotifyFlags;
 use std::time::Duration;
 
 use crate::db::{Lookup, Ttl};
@@ -76,7 +77,16 @@ impl Engine {
     /// locks are released, so this is also `UNLINK`.
     pub fn del<K: AsRef<[u8]>>(&self, keys: &[K]) -> usize {
         let mut set = self.inner.write_set(keys.iter().map(|k| (self.db, k.as_ref())));
-        keys.iter().filter(|key| set.entry(self.db, key.as_ref()).delete()).count()
+        keys.iter()
+            .filter(|key| {
+                let mut entry = set.entry(self.db, key.as_ref());
+                let deleted = entry.delete();
+                if deleted {
+                    entry.notify(NotifyFlags::GENERIC, "del");
+                }
+                deleted
+            })
+            .count()
     }
 
     /// `EXISTS`: how many of `keys` exist (a key named twice counts twice).
@@ -134,8 +144,10 @@ impl Engine {
         }
         if when <= now_ms {
             entry.delete();
+            entry.notify(NotifyFlags::GENERIC, "del");
         } else {
             entry.set_expire(Some(when as u64));
+            entry.notify(NotifyFlags::GENERIC, "expire");
         }
         Ok(true)
     }
@@ -168,6 +180,7 @@ impl Engine {
         if entry.expire_at_ms().is_none() {
             return false;
         }
+        entry.notify(NotifyFlags::GENERIC, "persist");
         entry.set_expire(None)
     }
 
@@ -197,6 +210,8 @@ impl Engine {
         let mut target = set.entry(self.db, dst);
         target.put(NewValue::Owned(taken.value), ttl);
         target.set_raw(taken.raw);
+        set.notify(NotifyFlags::GENERIC, "rename_from", self.db, src);
+        set.notify(NotifyFlags::GENERIC, "rename_to", self.db, dst);
         Ok(true)
     }
 
@@ -228,6 +243,7 @@ impl Engine {
         }
         target.put(NewValue::Owned(value), expire.map_or(Ttl::Clear, Ttl::At));
         target.set_raw(raw);
+        target.notify(NotifyFlags::GENERIC, "copy_to");
         Ok(true)
     }
 
@@ -248,6 +264,8 @@ impl Engine {
         let mut target = set.entry(dst_db, key);
         target.put(NewValue::Owned(taken.value), taken.expire_at_ms.map_or(Ttl::Clear, Ttl::At));
         target.set_raw(taken.raw);
+        set.notify(NotifyFlags::GENERIC, "move_from", self.db, key);
+        set.notify(NotifyFlags::GENERIC, "move_to", dst_db, key);
         Ok(true)
     }
 

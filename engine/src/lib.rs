@@ -39,6 +39,9 @@
 //! - Blocking commands (`BLPOP`, `BZPOPMIN`, ...): [`Engine::blpop`] and friends block a
 //!   thread with a timeout; [`Session::execute_async`] hands an async server a
 //!   [`BlockedCommand`], a `Future` of the reply.
+//! - Pub/sub: [`Engine::subscriber`] gives a [`Subscriber`] (bounded queue, receive from a
+//!   thread or a future), [`Engine::publish`]; keyspace notifications ([`NotifyFlags`],
+//!   `notify-keyspace-events`) are published on `__keyspace@<db>__`/`__keyevent@<db>__`.
 //! - [`CommandSpec`]: the command table behind dispatch and `COMMAND`.
 //! - [`Clock`]: the time source; [`ManualClock`] for tests.
 //! - [`Stats`]: counters behind `INFO`.
@@ -64,7 +67,9 @@ mod keys;
 mod keyspace;
 mod lcs;
 mod lists;
+mod notify;
 mod num;
+mod pubsub;
 mod reply;
 mod session;
 mod sets;
@@ -89,6 +94,8 @@ pub use hashes::FieldValue;
 pub use info::REDIS_COMPAT_VERSION;
 pub use keys::{ExpireCondition, KeyExpiry, ScanOptions};
 pub use lists::{InsertPosition, ListEnd, LposOptions, Popped};
+pub use notify::NotifyFlags;
+pub use pubsub::{BufferLimit, Bytes, Disconnected, MESSAGE_OVERHEAD_BYTES, Message, Recv, Subscriber};
 pub use reply::Reply;
 pub use session::{Execution, Protocol, Session};
 pub use sort::{SortOptions, SortOutcome};

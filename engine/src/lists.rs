@@ -8,6 +8,7 @@ use crate::blocking::deadline_after;
 use crate::db::{EntryMut, Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::notify::NotifyFlags;
 use crate::types::list::{List, ListConfig};
 use crate::value::{KeyType, NewValue, Value, ValueRef};
 
@@ -115,9 +116,31 @@ fn pop_at(list: &mut List, end: ListEnd, config: ListConfig) -> Option<Vec<u8>> 
     }
 }
 
+/// The keyspace event of a push at `end`.
+fn push_event(end: ListEnd) -> &'static str {
+    match end {
+        ListEnd::Left => "lpush",
+        ListEnd::Right => "rpush",
+    }
+}
+
+/// The keyspace event of a pop at `end`.
+fn pop_event(end: ListEnd) -> &'static str {
+    match end {
+        ListEnd::Left => "lpop",
+        ListEnd::Right => "rpop",
+    }
+}
+
 /// Pops up to `count` elements from `end` of the list in `entry` (present, a list), deleting
-/// the key if it empties.
-fn pop_from_entry(entry: &mut EntryMut<'_>, end: ListEnd, count: usize, config: ListConfig) -> Vec<Vec<u8>> {
+/// the key if it empties; records the pop and `del` events when `notify`.
+fn pop_from_entry(
+    entry: &mut EntryMut<'_>,
+    end: ListEnd,
+    count: usize,
+    config: ListConfig,
+    notify: bool,
+) -> Vec<Vec<u8>> {
     let Ok(Some(list)) = list_mut(entry) else { return Vec::new() };
     let mut popped = Vec::with_capacity(count.min(list.len()));
     while popped.len() < count {
@@ -126,8 +149,15 @@ fn pop_from_entry(entry: &mut EntryMut<'_>, end: ListEnd, count: usize, config: 
             None => break,
         }
     }
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if notify && !popped.is_empty() {
+        entry.notify(NotifyFlags::LIST, pop_event(end));
+    }
+    if emptied {
         entry.delete();
+        if notify {
+            entry.notify(NotifyFlags::GENERIC, "del");
+        }
     }
     popped
 }
@@ -156,7 +186,11 @@ impl Engine {
             for element in elements {
                 push_at(list, end, element.as_ref(), config);
             }
-            return Ok(list.len());
+            let len = list.len();
+            if !elements.is_empty() {
+                entry.notify(NotifyFlags::LIST, push_event(end));
+            }
+            return Ok(len);
         }
         if existing_only || elements.is_empty() {
             return Ok(0);
@@ -167,6 +201,7 @@ impl Engine {
         }
         let len = list.len();
         entry.put(NewValue::Owned(Value::List(Box::new(list))), Ttl::Keep);
+        entry.notify(NotifyFlags::LIST, push_event(end));
         Ok(len)
     }
 
@@ -229,7 +264,7 @@ impl Engine {
         if list_mut(&mut entry)?.is_none() {
             return Ok(None);
         }
-        Ok(Some(pop_from_entry(&mut entry, end, count, config)))
+        Ok(Some(pop_from_entry(&mut entry, end, count, config, true)))
     }
 
     /// `LLEN`: the list's length, 0 when absent.
@@ -265,6 +300,7 @@ impl Engine {
         let list = list_mut(&mut entry)?.ok_or(Error::NoSuchKey)?;
         let index = resolve_index(index, list.len()).ok_or_else(|| Error::msg("ERR index out of range"))?;
         list.set(index, element.as_ref(), config);
+        entry.notify(NotifyFlags::LIST, "lset");
         Ok(())
     }
 
@@ -295,7 +331,9 @@ impl Engine {
             InsertPosition::After => index + 1,
         };
         list.insert(at, element.as_ref(), config);
-        Ok(list.len() as i64)
+        let len = list.len() as i64;
+        entry.notify(NotifyFlags::LIST, "linsert");
+        Ok(len)
     }
 
     /// `LREM`: removes occurrences of `element`: the first `count` from the head when
@@ -323,8 +361,11 @@ impl Engine {
         }
         matches.sort_unstable();
         list.retain(|index, _| matches.binary_search(&index).is_err(), config);
-        if list.is_empty() {
+        let emptied = list.is_empty();
+        entry.notify(NotifyFlags::LIST, "lrem");
+        if emptied {
             entry.delete();
+            entry.notify(NotifyFlags::GENERIC, "del");
         }
         Ok(matches.len())
     }
@@ -343,8 +384,11 @@ impl Engine {
             None => (len, 0),
         };
         list.trim(front, back, config);
-        if list.is_empty() {
+        let emptied = list.is_empty();
+        entry.notify(NotifyFlags::LIST, "ltrim");
+        if emptied {
             entry.delete();
+            entry.notify(NotifyFlags::GENERIC, "del");
         }
         Ok(())
     }
@@ -401,6 +445,9 @@ impl Engine {
             let element = pop_at(list, from, config);
             if let Some(element) = &element {
                 push_at(list, to, element, config);
+                // As Redis 7.0: the push's event first, then the pop's.
+                entry.notify(NotifyFlags::LIST, push_event(to));
+                entry.notify(NotifyFlags::LIST, pop_event(from));
             }
             return Ok(element);
         }
@@ -408,7 +455,7 @@ impl Engine {
         if target_type.is_some_and(|t| t != KeyType::List) {
             return Err(Error::WrongType);
         }
-        let popped = pop_from_entry(&mut set.entry(self.db, source), from, 1, config).pop();
+        let popped = pop_from_entry(&mut set.entry(self.db, source), from, 1, config, false).pop();
         let Some(element) = popped else { return Ok(None) };
         let mut target = set.entry(self.db, destination);
         match list_mut(&mut target)? {
@@ -418,6 +465,13 @@ impl Engine {
                 push_at(&mut list, to, &element, config);
                 target.put(NewValue::Owned(Value::List(Box::new(list))), Ttl::Keep);
             }
+        }
+        // As Redis 7.0: the push's event, then the pop's, then `del` if the source emptied.
+        target.notify(NotifyFlags::LIST, push_event(to));
+        let source_gone = !set.entry(self.db, source).exists();
+        set.notify(NotifyFlags::LIST, pop_event(from), self.db, source);
+        if source_gone {
+            set.notify(NotifyFlags::GENERIC, "del", self.db, source);
         }
         Ok(Some(element))
     }
@@ -443,7 +497,7 @@ impl Engine {
             let key = key.as_ref();
             let mut entry = set.entry(self.db, key);
             if list_mut(&mut entry)?.is_some() {
-                let elements = pop_from_entry(&mut entry, end, count, config);
+                let elements = pop_from_entry(&mut entry, end, count, config, true);
                 return Ok(Some(Popped { key: key.to_vec(), elements }));
             }
         }

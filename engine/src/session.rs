@@ -50,6 +50,8 @@ pub(crate) struct ClientInfo {
     pub(crate) last_command: AtomicUsize,
     /// Coarse Unix milliseconds of the last command.
     pub(crate) last_active_ms: AtomicU64,
+    /// Channels, patterns and shard channels subscribed (`sub`, `psub`, `ssub`).
+    pub(crate) subscriptions: [AtomicUsize; 3],
 }
 
 /// Open sessions by id.
@@ -72,6 +74,7 @@ impl ClientRegistry {
             protocol: AtomicUsize::new(2),
             last_command: AtomicUsize::new(0),
             last_active_ms: AtomicU64::new(now_ms),
+            subscriptions: Default::default(),
         });
         self.clients.lock().insert(id, Arc::clone(&info));
         info
@@ -130,6 +133,8 @@ pub struct Session {
     pub(crate) watch: Option<crate::transaction::Watch>,
     /// `EXEC` is running this session's queued commands (blocking ones must not block).
     pub(crate) in_exec: bool,
+    /// This session's subscriptions and message queue, once it subscribed (see `pubsub`).
+    pub(crate) pubsub: Option<crate::pubsub::Subscriber>,
 }
 
 /// What [`Session::execute_async`] returns.
@@ -159,6 +164,7 @@ impl Session {
             multi: None,
             watch: None,
             in_exec: false,
+            pubsub: None,
         }
     }
 
@@ -175,6 +181,7 @@ impl Session {
             multi: None,
             watch: None,
             in_exec: false,
+            pubsub: None,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::db::{EntryMut, Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::keyspace::access::fast_random;
+use crate::notify::NotifyFlags;
 use crate::types::set::{Set, SetLimits};
 use crate::value::{KeyType, NewValue, Value, ValueRef};
 
@@ -25,9 +26,15 @@ fn set_of<'v>(value: Option<ValueRef<'v>>) -> Result<Option<&'v Set>> {
     }
 }
 
-/// Runs `f` on the entry's set for changes (absent: `None`), then deletes the key if the set
-/// ended up empty.
-fn change_set<R>(entry: &mut EntryMut<'_>, f: impl FnOnce(Option<&mut Set>) -> Result<R>) -> Result<R> {
+/// Runs `f` on the entry's set for changes (absent: `None`), records `event` when `changed`
+/// says the result changed the set, then deletes the key (event `del`) if the set ended up
+/// empty.
+fn change_set<R>(
+    entry: &mut EntryMut<'_>,
+    event: &'static str,
+    changed: impl FnOnce(&R) -> bool,
+    f: impl FnOnce(Option<&mut Set>) -> Result<R>,
+) -> Result<R> {
     if entry.value().is_some_and(|v| v.key_type() != KeyType::Set) {
         return Err(Error::WrongType);
     }
@@ -35,17 +42,28 @@ fn change_set<R>(entry: &mut EntryMut<'_>, f: impl FnOnce(Option<&mut Set>) -> R
         Some(Value::Set(set)) => f(Some(set)),
         _ => f(None),
     };
+    if result.as_ref().is_ok_and(changed) {
+        entry.notify(NotifyFlags::SET, event);
+    }
     if entry.value().is_some_and(|v| matches!(v, ValueRef::Set(set) if set.len() == 0)) {
         entry.delete();
+        entry.notify(NotifyFlags::GENERIC, "del");
     }
     result
 }
 
 /// Stores `members` as the set at `entry` (replacing whatever was there, dropping any expiry),
 /// or deletes the key when there are none. Returns the stored set's size.
-fn store_set(entry: &mut EntryMut<'_>, members: &[Vec<u8>], limits: SetLimits) -> Result<usize> {
+fn store_set(
+    entry: &mut EntryMut<'_>,
+    members: &[Vec<u8>],
+    limits: SetLimits,
+    event: &'static str,
+) -> Result<usize> {
     let Some(first) = members.first() else {
-        entry.delete();
+        if entry.delete() {
+            entry.notify(NotifyFlags::GENERIC, "del");
+        }
         return Ok(0);
     };
     let mut set = Set::new_for(first, limits);
@@ -54,6 +72,7 @@ fn store_set(entry: &mut EntryMut<'_>, members: &[Vec<u8>], limits: SetLimits) -
     }
     let len = set.len();
     entry.put(NewValue::Owned(Value::Set(Box::new(set))), Ttl::Clear);
+    entry.notify(NotifyFlags::SET, event);
     Ok(len)
 }
 
@@ -128,14 +147,19 @@ impl Engine {
             let set = Set::new_for(first.as_ref(), limits);
             entry.put(NewValue::Owned(Value::Set(Box::new(set))), Ttl::Clear);
         }
-        change_set(&mut entry, |set| {
-            let Some(set) = set else { return Ok(0) };
-            let mut added = 0;
-            for member in members {
-                added += usize::from(set.insert(member.as_ref(), limits)?);
-            }
-            Ok(added)
-        })
+        change_set(
+            &mut entry,
+            "sadd",
+            |added| *added > 0,
+            |set| {
+                let Some(set) = set else { return Ok(0) };
+                let mut added = 0;
+                for member in members {
+                    added += usize::from(set.insert(member.as_ref(), limits)?);
+                }
+                Ok(added)
+            },
+        )
     }
 
     /// `SREM`: removes `members`; returns how many were there.
@@ -143,10 +167,15 @@ impl Engine {
         let key = key.as_ref();
         let mut locked = self.inner.write_set([(self.db, key)]);
         let mut entry = locked.entry(self.db, key);
-        change_set(&mut entry, |set| {
-            let Some(set) = set else { return Ok(0) };
-            Ok(members.iter().filter(|m| set.remove(m.as_ref())).count())
-        })
+        change_set(
+            &mut entry,
+            "srem",
+            |removed| *removed > 0,
+            |set| {
+                let Some(set) = set else { return Ok(0) };
+                Ok(members.iter().filter(|m| set.remove(m.as_ref())).count())
+            },
+        )
     }
 
     /// `SISMEMBER`.
@@ -183,23 +212,28 @@ impl Engine {
         let key = key.as_ref();
         let mut locked = self.inner.write_set([(self.db, key)]);
         let mut entry = locked.entry(self.db, key);
-        change_set(&mut entry, |set| {
-            let Some(set) = set else { return Ok(Vec::new()) };
-            if count >= set.len() {
-                let all = set.members();
-                for member in &all {
-                    set.remove(member);
+        change_set(
+            &mut entry,
+            "spop",
+            |popped: &Vec<Vec<u8>>| !popped.is_empty(),
+            |set| {
+                let Some(set) = set else { return Ok(Vec::new()) };
+                if count >= set.len() {
+                    let all = set.members();
+                    for member in &all {
+                        set.remove(member);
+                    }
+                    return Ok(all);
                 }
-                return Ok(all);
-            }
-            let mut popped = Vec::with_capacity(count);
-            while popped.len() < count {
-                let Some(member) = set.random_member(random64) else { break };
-                set.remove(&member);
-                popped.push(member);
-            }
-            Ok(popped)
-        })
+                let mut popped = Vec::with_capacity(count);
+                while popped.len() < count {
+                    let Some(member) = set.random_member(random64) else { break };
+                    set.remove(&member);
+                    popped.push(member);
+                }
+                Ok(popped)
+            },
+        )
     }
 
     /// `SRANDMEMBER key count`: with `count >= 0`, up to `count` distinct random members; with
@@ -258,12 +292,20 @@ impl Engine {
             Some(true) if src == dst => return Ok(true),
             Some(true) => {}
         }
-        change_set(&mut locked.entry(self.db, src), |set| Ok(set.map(|set| set.remove(member))))?;
+        let removed = |removed: &Option<bool>| *removed == Some(true);
+        change_set(&mut locked.entry(self.db, src), "srem", removed, |set| {
+            Ok(set.map(|set| set.remove(member)))
+        })?;
         let mut target = locked.entry(self.db, dst);
         if !target.exists() {
             target.put(NewValue::Owned(Value::Set(Box::new(Set::new_for(member, limits)))), Ttl::Clear);
         }
-        change_set(&mut target, |set| set.map_or(Ok(false), |set| set.insert(member, limits)))?;
+        change_set(
+            &mut target,
+            "sadd",
+            |added| *added,
+            |set| set.map_or(Ok(false), |set| set.insert(member, limits)),
+        )?;
         Ok(true)
     }
 
@@ -295,6 +337,11 @@ impl Engine {
 
     /// The `STORE` forms: computes over `keys` and stores at `dst` in one atomic step.
     fn set_algebra_store<K: AsRef<[u8]>>(&self, op: Algebra, dst: &[u8], keys: &[K]) -> Result<usize> {
+        let event = match op {
+            Algebra::Inter => "sinterstore",
+            Algebra::Union => "sunionstore",
+            Algebra::Diff => "sdiffstore",
+        };
         let limits = self.inner.set_limits();
         let names = keys.iter().map(|k| (self.db, k.as_ref())).chain([(self.db, dst)]);
         let mut locked = self.inner.write_set(names);
@@ -307,7 +354,7 @@ impl Engine {
             sets.push(set_of(value.as_ref().map(Value::as_ref))?);
         }
         let members = compute(op, &sets);
-        store_set(&mut locked.entry(self.db, dst), &members, limits)
+        store_set(&mut locked.entry(self.db, dst), &members, limits, event)
     }
 
     /// `SINTERSTORE`: stores `SINTER keys` at `dst`; returns its size.

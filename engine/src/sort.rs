@@ -20,6 +20,7 @@
 use crate::db::{Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::notify::NotifyFlags;
 use crate::types::list::List;
 use crate::value::{NewValue, Value, ValueRef};
 
@@ -263,7 +264,9 @@ impl Engine {
         let mut locked = self.inner.write_set([(self.db, destination)]);
         let mut entry = locked.entry(self.db, destination);
         if values.is_empty() {
-            entry.delete();
+            if entry.delete() {
+                entry.notify(NotifyFlags::GENERIC, "del");
+            }
             return 0;
         }
         let mut list = List::new();
@@ -271,6 +274,7 @@ impl Engine {
             list.push_back(value.as_deref().unwrap_or_default(), config);
         }
         entry.put(NewValue::Owned(Value::List(Box::new(list))), Ttl::Clear);
+        entry.notify(NotifyFlags::LIST, "sortstore");
         values.len()
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::db::{Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::notify::NotifyFlags;
 use crate::num::ldouble::LongDouble;
 use crate::value::{NewValue, StringRef, ValueRef};
 
@@ -170,6 +171,10 @@ impl Engine {
         };
         if written {
             entry.put(string_value(value), ttl);
+            entry.notify(NotifyFlags::STRING, "set");
+            if let Ttl::At(_) = ttl {
+                entry.notify(NotifyFlags::GENERIC, "expire");
+            }
         }
         Ok(SetOutcome { written, previous })
     }
@@ -188,6 +193,7 @@ impl Engine {
         let Some(value) = entry.value() else { return Ok(None) };
         let bytes = string_of(value)?;
         entry.delete();
+        entry.notify(NotifyFlags::GENERIC, "del");
         Ok(Some(bytes))
     }
 
@@ -208,12 +214,15 @@ impl Engine {
             // An absolute time already past deletes the key, as Redis does.
             (_, Some(at)) if at <= now_ms => {
                 entry.delete();
+                entry.notify(NotifyFlags::GENERIC, "del");
             }
             (_, Some(at)) => {
                 entry.set_expire(Some(at));
+                entry.notify(NotifyFlags::GENERIC, "expire");
             }
-            (GetExExpiry::Persist, None) => {
+            (GetExExpiry::Persist, None) if entry.expire_at_ms().is_some() => {
                 entry.set_expire(None);
+                entry.notify(NotifyFlags::GENERIC, "persist");
             }
             _ => {}
         }
@@ -250,7 +259,9 @@ impl Engine {
             return Ok(false);
         }
         for (key, value) in pairs {
-            set.entry(self.db, key.as_ref()).put(string_value(value.as_ref()), Ttl::Clear);
+            let mut entry = set.entry(self.db, key.as_ref());
+            entry.put(string_value(value.as_ref()), Ttl::Clear);
+            entry.notify(NotifyFlags::STRING, "set");
         }
         Ok(true)
     }
@@ -264,6 +275,7 @@ impl Engine {
             self.inner.check_string_len(suffix.len() as u64)?;
             // A new key is stored as SET would store it (`APPEND k 1` makes an integer).
             entry.put(string_value(suffix), Ttl::Keep);
+            entry.notify(NotifyFlags::STRING, "append");
             return Ok(suffix.len());
         };
         let old_len = string_len(value)?;
@@ -272,7 +284,9 @@ impl Engine {
         // (`OBJECT ENCODING` says `raw` afterwards).
         let bytes = entry.string_mut().ok_or(Error::WrongType)?;
         bytes.extend_from_slice(suffix);
-        Ok(bytes.len())
+        let len = bytes.len();
+        entry.notify(NotifyFlags::STRING, "append");
+        Ok(len)
     }
 
     /// `STRLEN`: the string's length, 0 if absent.
@@ -304,6 +318,7 @@ impl Engine {
         };
         let next = current.checked_add(delta).ok_or(Error::Overflow)?;
         entry.put(NewValue::Int(next), Ttl::Keep);
+        entry.notify(NotifyFlags::STRING, "incrby");
         Ok(next)
     }
 
@@ -352,6 +367,7 @@ impl Engine {
         }
         // Redis stores the sum as a plain string (`embstr`), never as an integer.
         entry.put(NewValue::Str(&text), Ttl::Keep);
+        entry.notify(NotifyFlags::STRING, "incrbyfloat");
         Ok(text)
     }
 
@@ -388,7 +404,9 @@ impl Engine {
             bytes.resize(end, 0);
         }
         bytes[offset..end].copy_from_slice(value);
-        Ok(bytes.len())
+        let len = bytes.len();
+        entry.notify(NotifyFlags::STRING, "setrange");
+        Ok(len)
     }
 
     /// `LCS`: the longest common subsequence of the strings at two keys (absent = empty).

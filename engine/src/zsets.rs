@@ -5,6 +5,7 @@
 //! to a window of ranks (the range's bounds are found by one descent each), then visits that
 //! window. Commands on several keys lock every stripe they name at once.
 
+use crate::notify::{NotifyFlags, notify_change, notify_store};
 use std::collections::HashMap;
 
 use crate::db::{EntryMut, Lookup, Ttl};
@@ -444,7 +445,7 @@ impl Engine {
             let zset = ZSet::new_for(pairs.len(), longest, limits);
             entry.put(NewValue::Owned(Value::ZSet(Box::new(zset))), Ttl::Clear);
         }
-        change_zset(&mut entry, |zset| {
+        let outcome = change_zset(&mut entry, |zset| {
             let Some(zset) = zset else { return Ok((0, 0, None)) };
             let (mut added, mut updated, mut last) = (0, 0, None);
             for (score, member) in pairs {
@@ -474,17 +475,23 @@ impl Engine {
                 }
             }
             Ok((added, updated, last))
-        })
+        })?;
+        let changed = outcome.0 + outcome.1 > 0;
+        notify_change(&mut entry, changed, NotifyFlags::ZSET, if incr { "zincr" } else { "zadd" });
+        Ok(outcome)
     }
 
     /// `ZREM`: removes `members`; returns how many were there.
     pub fn zrem<M: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, members: &[M]) -> Result<usize> {
         let key = key.as_ref();
         let mut locked = self.inner.write_set([(self.db, key)]);
-        change_zset(&mut locked.entry(self.db, key), |zset| {
+        let mut entry = locked.entry(self.db, key);
+        let removed = change_zset(&mut entry, |zset| {
             let Some(zset) = zset else { return Ok(0) };
             Ok(members.iter().filter(|m| zset.remove(m.as_ref())).count())
-        })
+        })?;
+        notify_change(&mut entry, removed > 0, NotifyFlags::ZSET, "zrem");
+        Ok(removed)
     }
 
     /// Runs `f` on the sorted set at `key` (absent: `None`) under its read lock.
@@ -557,32 +564,50 @@ impl Engine {
         let mut locked = self.inner.write_set([(self.db, src), (self.db, dst)]);
         let members = zset_of(locked.entry(self.db, src).value())?
             .map_or_else(Vec::new, |zset| collect_range(zset, range));
-        store_zset(&mut locked.entry(self.db, dst), &members, limits)
+        let mut entry = locked.entry(self.db, dst);
+        let existed = entry.exists();
+        let stored = store_zset(&mut entry, &members, limits)?;
+        notify_store(&mut entry, stored, existed, NotifyFlags::ZSET, "zrangestore");
+        Ok(stored)
     }
 
     /// `ZREMRANGEBYRANK`/`ZREMRANGEBYSCORE`/`ZREMRANGEBYLEX`: removes the selected members;
     /// returns how many.
     pub fn zremrange(&self, key: impl AsRef<[u8]>, by: ZRangeBy) -> Result<usize> {
         let key = key.as_ref();
+        let event = match by {
+            ZRangeBy::Rank { .. } => "zremrangebyrank",
+            ZRangeBy::Score { .. } => "zremrangebyscore",
+            ZRangeBy::Lex { .. } => "zremrangebylex",
+        };
         let range = ZRangeOptions { by, rev: false, limit: None };
         let mut locked = self.inner.write_set([(self.db, key)]);
-        change_zset(&mut locked.entry(self.db, key), |zset| {
+        let mut entry = locked.entry(self.db, key);
+        let removed = change_zset(&mut entry, |zset| {
             let Some(zset) = zset else { return Ok(0) };
             let doomed = collect_range(zset, &range);
             for (member, _) in &doomed {
                 zset.remove(member);
             }
             Ok(doomed.len())
-        })
+        })?;
+        notify_change(&mut entry, removed > 0, NotifyFlags::ZSET, event);
+        Ok(removed)
     }
 
     /// `ZPOPMIN`/`ZPOPMAX` (`max`): removes and returns up to `count` members from one end.
     pub fn zpop(&self, key: impl AsRef<[u8]>, max: bool, count: usize) -> Result<Vec<ScoredMember>> {
         let key = key.as_ref();
         let mut locked = self.inner.write_set([(self.db, key)]);
-        change_zset(&mut locked.entry(self.db, key), |zset| {
-            Ok(zset.map_or_else(Vec::new, |z| pop(z, max, count)))
-        })
+        let mut entry = locked.entry(self.db, key);
+        let popped = change_zset(&mut entry, |zset| Ok(zset.map_or_else(Vec::new, |z| pop(z, max, count))))?;
+        notify_change(
+            &mut entry,
+            !popped.is_empty(),
+            NotifyFlags::ZSET,
+            if max { "zpopmax" } else { "zpopmin" },
+        );
+        Ok(popped)
     }
 
     /// `ZMPOP`: pops up to `count` members from the first non-empty sorted set of `keys`;
@@ -600,6 +625,8 @@ impl Engine {
             if zset_of(entry.value())?.is_some() {
                 let popped =
                     change_zset(&mut entry, |zset| Ok(zset.map_or_else(Vec::new, |z| pop(z, max, count))))?;
+                let event = if max { "zpopmax" } else { "zpopmin" };
+                notify_change(&mut entry, !popped.is_empty(), NotifyFlags::ZSET, event);
                 return Ok(Some((key.to_vec(), popped)));
             }
         }
@@ -726,7 +753,16 @@ impl Engine {
             inputs.push(scored_members(locked.entry(self.db, key.as_ref()).value())?);
         }
         let members = compute(op, inputs.into_iter(), weights, aggregate);
-        store_zset(&mut locked.entry(self.db, dst), &members, limits)
+        let event = match op {
+            Algebra::Union => "zunionstore",
+            Algebra::Inter => "zinterstore",
+            Algebra::Diff => "zdiffstore",
+        };
+        let mut entry = locked.entry(self.db, dst);
+        let existed = entry.exists();
+        let stored = store_zset(&mut entry, &members, limits)?;
+        notify_store(&mut entry, stored, existed, NotifyFlags::ZSET, event);
+        Ok(stored)
     }
 
     /// `ZUNIONSTORE`: stores `ZUNION` at `dst`; returns its size.

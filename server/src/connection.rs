@@ -25,6 +25,15 @@
 //! (or shutdown) `BlockedCommand::expire` gives the timeout reply, or the real reply if the
 //! command was served in the meantime, so nothing popped for the client is lost. Then the
 //! loop resumes with the input it had not consumed yet.
+//!
+//! # Pub/sub
+//!
+//! Once the session has subscribed, its message queue (messages, and the extra confirmations
+//! of a multi-channel SUBSCRIBE) is drained into the output after every command's reply, and
+//! the wait for input also waits for messages (`Session::poll_message`, a waker-driven poll:
+//! no worker thread is parked), so the client keeps sending commands while messages stream
+//! out. RESP2 gets arrays, RESP3 `>` pushes. A subscriber that went past the engine's pubsub
+//! output buffer limit is disconnected, as Redis does.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -70,6 +79,8 @@ enum Read {
     Gone,
     /// The server shuts down, or the client's input outgrew the query buffer limit.
     Stop,
+    /// Pub/sub messages were encoded into the output: write them.
+    Messages,
 }
 
 /// What the command loop wants next.
@@ -83,6 +94,8 @@ enum Flow {
     Close,
     /// A blocking command is waiting: flush, await it, answer, then go on with the input.
     Blocked(BlockedCommand),
+    /// The subscriber went past its output buffer limit: close at once.
+    Overflow,
 }
 
 /// Per-connection limits, from the server's configuration.
@@ -154,6 +167,7 @@ impl Connection {
             }
             match flow {
                 Flow::Close => return End::ServerClose,
+                Flow::Overflow => return End::ClientGone,
                 Flow::Flush => continue,
                 Flow::Blocked(blocked) => match self.wait_blocked(blocked).await {
                     Ok(()) => continue,
@@ -161,8 +175,13 @@ impl Connection {
                 },
                 Flow::NeedInput => {}
             }
-            match self.read().await {
-                Read::Data => {}
+            let read = if self.session.has_message_queue() {
+                self.read_or_messages().await
+            } else {
+                self.read().await
+            };
+            match read {
+                Read::Data | Read::Messages => {}
                 Read::Gone => return End::ClientGone,
                 Read::Stop => return End::ServerClose,
             }
@@ -183,6 +202,45 @@ impl Connection {
             Ok(_) if self.input.len() > self.limits.query_buffer_bytes => Read::Stop,
             Ok(_) => Read::Data,
         }
+    }
+
+    /// Reads once, or encodes the pub/sub messages that arrive first.
+    async fn read_or_messages(&mut self) -> Read {
+        self.reserve_input();
+        let session = &mut self.session;
+        let message = std::future::poll_fn(|cx| session.poll_message(cx));
+        // Input before messages: a steady stream of messages must not keep the client's
+        // commands unread (running them drains the messages too).
+        let read = tokio::select! {
+            biased;
+            () = &mut self.shutdown => return Read::Stop,
+            read = self.stream.read_buf(&mut self.input) => read,
+            message = message => match message {
+                Ok(reply) => {
+                    encode(&reply, self.session.protocol(), &mut self.output);
+                    return if self.drain_messages() { Read::Messages } else { Read::Gone };
+                }
+                Err(_) => return Read::Gone,
+            },
+        };
+        match read {
+            Ok(0) | Err(_) => Read::Gone,
+            Ok(_) if self.input.len() > self.limits.query_buffer_bytes => Read::Stop,
+            Ok(_) => Read::Data,
+        }
+    }
+
+    /// Encodes the session's queued pub/sub messages (up to a batch's worth of output).
+    /// Returns false when the subscriber was disconnected for its output buffer limit.
+    fn drain_messages(&mut self) -> bool {
+        while self.output.len() < OUTPUT_FLUSH_BYTES {
+            match self.session.try_message() {
+                Ok(Some(reply)) => encode(&reply, self.session.protocol(), &mut self.output),
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
     /// Closes a connection the server ends without losing the replies already written.
@@ -246,6 +304,9 @@ impl Connection {
                     if let Some(blocked) = blocked {
                         break Flow::Blocked(blocked);
                     }
+                    if self.session.has_message_queue() && !self.drain_messages() {
+                        break Flow::Overflow;
+                    }
                     if self.session.should_close() {
                         break Flow::Close;
                     }
@@ -293,6 +354,7 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
+            let session = &mut self.session;
             tokio::select! {
                 biased;
                 reply = &mut blocked => break reply,
@@ -311,6 +373,16 @@ impl Connection {
                     // More input for after the command: keep it and go on waiting.
                     Ok(_) => {}
                 },
+                // A subscribed RESP3 client that blocked still gets its messages meanwhile.
+                message = std::future::poll_fn(|cx| session.poll_message(cx)) => {
+                    let delivered = message.is_ok_and(|reply| {
+                        encode(&reply, self.session.protocol(), &mut self.output);
+                        self.drain_messages()
+                    });
+                    if !delivered || self.flush().await.is_err() {
+                        return Err(End::ClientGone);
+                    }
+                }
             }
         };
         encode(&reply, self.session.protocol(), &mut self.output);

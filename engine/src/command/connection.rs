@@ -10,7 +10,12 @@ use crate::num::parse_i64;
 use crate::reply::Reply;
 use crate::session::{ClientInfo, Protocol, Session};
 
-pub(super) fn ping(_s: &mut Session, argv: &[&[u8]]) -> Reply {
+pub(super) fn ping(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    if argv.len() <= 2 && s.protocol == Protocol::Resp2 && s.is_subscribed() {
+        // In RESP2 subscribe state PING answers in the message format, as Redis.
+        let message = argv.get(1).copied().unwrap_or_default();
+        return Reply::Array(vec![Reply::bulk("pong"), Reply::bulk(message)]);
+    }
     match argv {
         [_] => Reply::simple("PONG"),
         [_, message] => Reply::bulk(message),
@@ -40,6 +45,7 @@ pub(super) fn quit(s: &mut Session, _argv: &[&[u8]]) -> Reply {
 pub(super) fn reset(s: &mut Session, _argv: &[&[u8]]) -> Reply {
     s.multi = None;
     s.watch = None;
+    s.reset_pubsub();
     s.set_db(0);
     s.set_protocol(Protocol::Resp2);
     // As Redis's `clearClientConnectionState`: the name goes too.
@@ -146,6 +152,11 @@ pub(super) fn client_setname(s: &mut Session, argv: &[&[u8]]) -> Reply {
     Reply::OK
 }
 
+/// Is the client in subscribe state (`flags=P`, `CLIENT LIST TYPE pubsub`)?
+fn is_pubsub(client: &ClientInfo) -> bool {
+    client.subscriptions.iter().any(|n| n.load(Ordering::Relaxed) > 0)
+}
+
 /// One `CLIENT LIST` line, in Redis's field order for the fields this engine tracks.
 fn client_line(client: &ClientInfo, now_ms: u64, out: &mut String) {
     let addr = |a: &parking_lot::Mutex<Option<std::net::SocketAddr>>| {
@@ -156,16 +167,18 @@ fn client_line(client: &ClientInfo, now_ms: u64, out: &mut String) {
     let last_cmd = client.last_command.load(Ordering::Relaxed);
     let cmd = last_cmd.checked_sub(1).map_or("NULL", |i| super::table::COMMANDS[i].name);
     let idle_secs = now_ms.saturating_sub(client.last_active_ms.load(Ordering::Relaxed)) / 1000;
+    let [sub, psub, ssub] = client.subscriptions.each_ref().map(|n| n.load(Ordering::Relaxed));
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
-         cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} \
+         multi=-1 cmd={} user=default redir=-1 resp={}",
         client.id,
         addr(&client.peer),
         addr(&client.local),
         name,
         client.created.elapsed().as_secs(),
         idle_secs,
+        if is_pubsub(client) { "P" } else { "N" },
         client.db.load(Ordering::Relaxed),
         cmd,
         client.protocol.load(Ordering::Relaxed),
@@ -183,6 +196,8 @@ pub(super) fn client_info(s: &mut Session, _argv: &[&[u8]]) -> Reply {
 pub(super) fn client_list(s: &mut Session, argv: &[&[u8]]) -> Reply {
     let inner = &s.engine_db().inner;
     let mut ids: Option<Vec<u64>> = None;
+    // `TYPE`: `Some(true)` pubsub clients only, `Some(false)` normal ones only.
+    let mut pubsub_type: Option<bool> = None;
     match argv.get(2) {
         None => {}
         Some(arg) if is(arg, "type") && argv.len() == 4 => {
@@ -193,7 +208,9 @@ pub(super) fn client_list(s: &mut Session, argv: &[&[u8]]) -> Reply {
             {
                 return error_quoting(&format!("ERR Unknown client type '{}'", c_str(argv[3]))).into();
             }
-            if !is(argv[3], "normal") {
+            if is(argv[3], "normal") || is(argv[3], "pubsub") {
+                pubsub_type = Some(is(argv[3], "pubsub"));
+            } else {
                 ids = Some(Vec::new());
             }
         }
@@ -217,7 +234,9 @@ pub(super) fn client_list(s: &mut Session, argv: &[&[u8]]) -> Reply {
     let now_ms = inner.clock.coarse_now_ms();
     let mut out = String::new();
     for client in inner.clients.snapshot() {
-        if ids.as_ref().is_none_or(|ids| ids.contains(&client.id)) {
+        if ids.as_ref().is_none_or(|ids| ids.contains(&client.id))
+            && pubsub_type.is_none_or(|pubsub| pubsub == is_pubsub(&client))
+        {
             client_line(&client, now_ms, &mut out);
         }
     }

@@ -83,6 +83,7 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
         "generic" => push("@keyspace"),
         "server" if data => push("@keyspace"),
         "connection" => push("@connection"),
+        "pubsub" if spec.flags.contains(CommandFlags::PUBSUB) => push("@pubsub"),
         _ if command_family => push("@connection"),
         _ => {}
     }

@@ -16,6 +16,7 @@ mod hashes;
 mod introspection;
 mod keys;
 mod lists;
+mod pubsub;
 mod server;
 mod sets;
 mod sort;
@@ -228,6 +229,12 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
             return Reply::Error(transactions::rejected(session, argv, err));
         }
     };
+    // As Redis: the RESP2 subscribe-state restriction comes before MULTI queueing.
+    if session.pubsub.is_some()
+        && let Some(refused) = pubsub::subscribe_context_error(session, table::COMMANDS[index].name)
+    {
+        return refused;
+    }
     if session.multi.is_some() && !transactions::runs_inside_multi(&table::COMMANDS[index]) {
         return transactions::queue(session, index, argv);
     }

@@ -3,7 +3,8 @@
 use std::sync::LazyLock;
 
 use super::{
-    Handler, connection, hashes, introspection, keys, lists, server, sets, sort, strings, transactions, zsets,
+    Handler, connection, hashes, introspection, keys, lists, pubsub, server, sets, sort, strings,
+    transactions, zsets,
 };
 
 bitflags::bitflags! {
@@ -108,8 +109,13 @@ impl CommandSpec {
     }
 }
 
-const UPPER_CONTAINERS: [(&str, &str); 4] =
-    [("config", "CONFIG"), ("client", "CLIENT"), ("object", "OBJECT"), ("command", "COMMAND")];
+const UPPER_CONTAINERS: [(&str, &str); 5] = [
+    ("config", "CONFIG"),
+    ("client", "CLIENT"),
+    ("object", "OBJECT"),
+    ("command", "COMMAND"),
+    ("pubsub", "PUBSUB"),
+];
 
 pub(super) const W: CommandFlags = CommandFlags::WRITE;
 pub(super) const R: CommandFlags = CommandFlags::READONLY;
@@ -122,7 +128,7 @@ pub(super) const BL: CommandFlags = CommandFlags::BLOCKING;
 pub(super) const LD: CommandFlags = CommandFlags::LOADING;
 pub(super) const ST: CommandFlags = CommandFlags::STALE;
 const NA: CommandFlags = CommandFlags::NO_AUTH;
-const CT: CommandFlags = CommandFlags::CONTAINER;
+pub(super) const CT: CommandFlags = CommandFlags::CONTAINER;
 const CN: CommandFlags = CommandFlags::CONNECTION;
 /// Connection commands that work before auth and while busy: QUIT, RESET, HELLO, AUTH.
 const HANDSHAKE: CommandFlags = NS.union(LD).union(ST).union(F).union(NA).union(CommandFlags::ALLOW_BUSY);
@@ -161,6 +167,7 @@ pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> = LazyLock::new(|| {
         zsets::COMMANDS,
         sort::COMMANDS,
         transactions::COMMANDS,
+        pubsub::COMMANDS,
     ]
     .into_iter()
     .flat_map(|table| table.iter().cloned())
