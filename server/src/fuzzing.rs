@@ -1,7 +1,7 @@
 //! Shared by the cargo-fuzz targets (`fuzz/`) and by `tests/fuzz_seeds.rs`, which replays
 //! their seed corpora as ordinary tests. Not a stable API.
 
-use memora_engine::{Engine, Protocol, Reply, Session};
+use memora_engine::{Engine, Execution, Protocol, Reply, Session};
 
 use crate::resp::{ProtocolError, RequestParser, Step, encode, split_args};
 
@@ -50,7 +50,12 @@ pub fn run_execute(engine: &Engine, data: &[u8]) -> usize {
     let mut out = Vec::new();
     let mut count = 0;
     for argv in decode_commands(data).iter().filter(|argv| is_fuzz_safe(argv)) {
-        let reply = session.execute(argv);
+        // A blocking command that finds nothing times out at once (nothing else would ever
+        // serve it here), which also exercises giving up a registered waiter.
+        let reply = match session.execute_async(argv) {
+            Execution::Done(reply) => reply,
+            Execution::Blocked(blocked) => blocked.expire(),
+        };
         encode(&reply, session.protocol(), &mut out);
         out.clear();
         count += 1;
