@@ -190,17 +190,29 @@ impl Session {
     /// A blocking command (`BLPOP`, ...) that finds nothing blocks the calling thread until it
     /// is served or times out; async servers use [`Session::execute_async`] instead.
     pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
-        match self.execute_async(argv) {
-            Execution::Done(reply) => reply,
-            Execution::Blocked(blocked) => blocked.wait(),
+        let reply = self.run(argv);
+        match self.blocked.take() {
+            None => reply,
+            Some(blocked) => blocked.wait(),
         }
     }
 
     /// Runs one command without ever blocking the calling thread: a blocking command that
     /// finds nothing comes back as [`Execution::Blocked`].
     pub fn execute_async<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Execution {
+        let reply = self.run(argv);
+        match self.blocked.take() {
+            Some(blocked) => Execution::Blocked(blocked),
+            None => Execution::Done(reply),
+        }
+    }
+
+    /// Dispatches `argv` (a blocking command that found nothing leaves `self.blocked` set
+    /// and returns a placeholder).
+    #[inline(always)]
+    fn run<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
         const INLINE: usize = 8;
-        let reply = if argv.len() <= INLINE {
+        if argv.len() <= INLINE {
             let mut slices: [&[u8]; INLINE] = [&[]; INLINE];
             for (slot, arg) in slices.iter_mut().zip(argv) {
                 *slot = arg.as_ref();
@@ -209,10 +221,6 @@ impl Session {
         } else {
             let slices: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
             crate::command::dispatch(self, &slices)
-        };
-        match self.blocked.take() {
-            Some(blocked) => Execution::Blocked(blocked),
-            None => Execution::Done(reply),
         }
     }
 
