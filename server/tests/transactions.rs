@@ -29,6 +29,11 @@ async fn an_atomic_pipeline_runs_as_one_transaction() {
     assert_eq!((n, value.as_str(), len), (5, "5", 1));
 }
 
+/// `MULTI; SET balance 0; EXEC`: `None` when EXEC answered null (a watched key changed).
+async fn zero_balance_in_transaction(con: &mut MultiplexedConnection) -> Option<(String,)> {
+    redis::pipe().atomic().cmd("SET").arg("balance").arg(0).query_async(con).await.expect("exec")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_key_changed_by_another_client_fails_exec() {
     let server = TestServer::start().await;
@@ -40,27 +45,13 @@ async fn a_watched_key_changed_by_another_client_fails_exec() {
     let () = redis::cmd("SET").arg("balance").arg(10).query_async(&mut other).await.expect("set");
     let () = redis::cmd("WATCH").arg("balance").query_async(&mut watcher_raw).await.expect("watch");
     let () = redis::cmd("SET").arg("balance").arg(20).query_async(&mut other).await.expect("set");
-    let result: Option<(String,)> = redis::pipe()
-        .atomic()
-        .cmd("SET")
-        .arg("balance")
-        .arg(0)
-        .query_async(&mut watcher_raw)
-        .await
-        .expect("exec");
+    let result = zero_balance_in_transaction(&mut watcher_raw).await;
     assert_eq!(result, None, "EXEC answers null after a conflict");
     let balance: i64 = redis::cmd("GET").arg("balance").query_async(&mut watcher).await.expect("get");
     assert_eq!(balance, 20);
     // Without a conflict it goes through.
     let () = redis::cmd("WATCH").arg("balance").query_async(&mut watcher_raw).await.expect("watch");
-    let result: Option<(String,)> = redis::pipe()
-        .atomic()
-        .cmd("SET")
-        .arg("balance")
-        .arg(0)
-        .query_async(&mut watcher_raw)
-        .await
-        .expect("exec");
+    let result = zero_balance_in_transaction(&mut watcher_raw).await;
     assert_eq!(result, Some(("OK".to_string(),)));
 }
 
