@@ -169,3 +169,65 @@ fn every_command_queues_and_executes_without_panicking() {
     session.execute(&["KEYS", "*"]);
     assert!(matches!(session.execute(&["EXEC"]), Reply::Array(ref r) if r.len() == 2));
 }
+
+#[test]
+fn random_transactions_and_plain_commands_on_several_threads_neither_deadlock_nor_panic() {
+    // Transactions that lock everything (FLUSHDB, KEYS, SELECT, MOVE) or a few stripes run
+    // against plain multi-key commands, blocking pops and WATCHes on other threads.
+    const COMMANDS: &[&[&str]] = &[
+        &["SET", "a", "1"],
+        &["INCR", "b"],
+        &["RPUSH", "l", "x", "y"],
+        &["BLPOP", "l", "m", "0"],
+        &["SUNIONSTORE", "s3", "s1", "s2"],
+        &["SADD", "s1", "p", "q"],
+        &["RENAME", "a", "c"],
+        &["MOVE", "c", "1"],
+        &["KEYS", "*"],
+        &["SELECT", "1"],
+        &["SELECT", "0"],
+        &["FLUSHDB"],
+        &["ZADD", "z", "1", "m"],
+        &["ZUNIONSTORE", "z2", "2", "z", "z3"],
+        &["MSET", "a", "1", "b", "2", "c", "3"],
+        &["LMOVE", "l", "m", "LEFT", "RIGHT"],
+    ];
+    let engine = Engine::builder().stripes(8).build();
+    std::thread::scope(|scope| {
+        for worker in 0..4u64 {
+            let engine = engine.clone();
+            scope.spawn(move || {
+                let mut session = Session::new(&engine);
+                let mut seed = (worker + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+                let mut next = |n: usize| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as usize % n
+                };
+                for round in 0..1_500 {
+                    let transactional = worker % 2 == 0 || round % 3 == 0;
+                    if transactional {
+                        if next(4) == 0 {
+                            session.execute(&["WATCH", "a", "l"]);
+                        }
+                        assert_eq!(session.execute(&["MULTI"]), Reply::OK);
+                        for _ in 0..1 + next(4) {
+                            session.execute(COMMANDS[next(COMMANDS.len())]);
+                        }
+                        let reply = session.execute(&["EXEC"]);
+                        assert!(matches!(reply, Reply::Array(_) | Reply::NullArray), "{reply:?}");
+                    } else {
+                        let command = COMMANDS[next(COMMANDS.len())];
+                        if command[0] == "BLPOP" {
+                            // A short timeout: served by a push or timing out, never stuck.
+                            session.execute(&["BLPOP", "l", "m", "0.01"]);
+                        } else {
+                            session.execute(command);
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
