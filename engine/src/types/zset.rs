@@ -107,23 +107,44 @@ impl ZSet {
     /// Sets `member`'s score, adding it if absent; returns its previous score. Converts to the
     /// large form when `limits` say so.
     pub(crate) fn insert(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> Result<Option<f64>> {
-        if let ZSet::Packed(packed) = self {
-            if let Some((old, start, end)) = packed.find(member).map(|r| (r.score, r.start, r.end)) {
-                if old != score {
-                    packed.remove_range(start, end);
-                    packed.insert(member, score);
-                }
-                return Ok(Some(old));
-            }
-            if packed.len < limits.listpack_entries && member.len() <= limits.listpack_value {
+        let mut old = None;
+        self.upsert(member, limits, |current| {
+            old = current;
+            Ok(Some(score))
+        })?;
+        Ok(old)
+    }
+
+    /// Sets `member`'s score to what `decide` answers for its current one (`None`: absent),
+    /// with one lookup of `member`; `decide` answering `None` (or an error) leaves the set as
+    /// it is. Converts to the large form when `limits` say so.
+    pub(crate) fn upsert(
+        &mut self,
+        member: &[u8],
+        limits: ZSetLimits,
+        decide: impl FnOnce(Option<f64>) -> Result<Option<f64>>,
+    ) -> Result<()> {
+        let ZSet::Packed(packed) = self else {
+            let ZSet::Table(table) = self else { return Ok(()) };
+            return table.upsert(member, decide);
+        };
+        let found = packed.find(member).map(|r| (r.score, r.start, r.end));
+        let Some(score) = decide(found.map(|(old, _, _)| old))? else { return Ok(()) };
+        if let Some((old, start, end)) = found {
+            if old != score {
+                packed.remove_range(start, end);
                 packed.insert(member, score);
-                return Ok(None);
             }
-            self.convert_to_table()?;
+            return Ok(());
         }
+        if packed.len < limits.listpack_entries && member.len() <= limits.listpack_value {
+            packed.insert(member, score);
+            return Ok(());
+        }
+        self.convert_to_table()?;
         match self {
-            ZSet::Table(table) => table.insert(member, score),
-            ZSet::Packed(_) => Ok(None),
+            ZSet::Table(table) => table.add(member_hash(member), member, score),
+            ZSet::Packed(_) => Ok(()),
         }
     }
 
@@ -362,26 +383,52 @@ impl Table {
     }
 
     fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>> {
-        if let Some(offset) = self.find(member) {
-            let old = self.score_at(offset);
-            if old != score {
-                let Table { arena, tree, .. } = self;
-                tree.remove(Entry { score: old, offset }, Table::member_cmp(arena, member));
-                let at = offset as usize;
-                arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
-                tree.insert(Entry { score, offset }, Table::member_cmp(arena, member));
-            }
-            return Ok(Some(old));
+        let mut old = None;
+        self.upsert(member, |current| {
+            old = current;
+            Ok(Some(score))
+        })?;
+        Ok(old)
+    }
+
+    /// [`ZSet::upsert`] on the large form: one hash of `member`, one index lookup.
+    fn upsert(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> Result<Option<f64>>,
+    ) -> Result<()> {
+        let hash = member_hash(member);
+        let Some(offset) = self.index.find(hash, |offset| self.member_at(offset) == member) else {
+            return match decide(None)? {
+                Some(score) => self.add(hash, member, score),
+                None => Ok(()),
+            };
+        };
+        let old = self.score_at(offset);
+        match decide(Some(old))? {
+            Some(score) if score != old => self.rescore(offset, member, old, score),
+            _ => {}
         }
+        Ok(())
+    }
+
+    /// Adds `member` (absent; `hash` is its hash) with `score`.
+    fn add(&mut self, hash: u64, member: &[u8], score: f64) -> Result<()> {
         let offset = u32::try_from(self.arena.len())
             .map_err(|_| Error::msg("ERR sorted set is too large (its members exceed 4 GiB)"))?;
         encode_record(&mut self.arena, member, score);
         let Table { arena, index, tree, .. } = self;
-        index.insert(member_hash(member), offset, |o| {
-            member_hash(read_record(arena, o as usize).map_or(&[], |r| r.member))
-        });
+        index.insert(hash, offset, |o| member_hash(read_record(arena, o as usize).map_or(&[], |r| r.member)));
         tree.insert(Entry { score, offset }, Table::member_cmp(arena, member));
-        Ok(None)
+        Ok(())
+    }
+
+    /// Moves the member at `offset` from score `old` to `score` (in the arena and the tree).
+    fn rescore(&mut self, offset: u32, member: &[u8], old: f64, score: f64) {
+        let Table { arena, tree, .. } = self;
+        let at = offset as usize;
+        arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
+        tree.rescore(Entry { score: old, offset }, score, Table::member_cmp(arena, member));
     }
 
     fn remove(&mut self, member: &[u8]) -> bool {
