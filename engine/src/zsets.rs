@@ -448,6 +448,9 @@ impl Engine {
             let Some(zset) = zset else { return Ok((0, 0, None)) };
             let (mut added, mut updated, mut last) = (0, 0, None);
             for &(score, ref member) in pairs {
+                if !incr {
+                    zset.prefetch_score(score);
+                }
                 // One lookup per member: the closure sees the current score and picks the new.
                 zset.upsert(member.as_ref(), limits, |current| {
                     let Some(current) = current else {

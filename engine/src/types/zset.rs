@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use super::set::{self, put_len};
-use super::zset_tree::{Entry, Tree, cmp_score};
+use super::zset_tree::{Entry, Tree, cmp_score, prefetch};
 use crate::error::{Error, Result};
 use crate::keyspace::index::Index;
 
@@ -145,6 +145,15 @@ impl ZSet {
         match self {
             ZSet::Table(table) => table.add(member_hash(member), member, score),
             ZSet::Packed(_) => Ok(()),
+        }
+    }
+
+    /// A hint before setting some member's score to `score`: starts loading the memory that
+    /// the move will touch last (the tree leaf it goes to), so that the loads overlap the
+    /// member's lookup. Changes nothing.
+    pub(crate) fn prefetch_score(&self, score: f64) {
+        if let ZSet::Table(table) = self {
+            table.tree.prefetch_leaf(score);
         }
     }
 
@@ -426,6 +435,14 @@ impl Table {
     /// Moves the member at `offset` from score `old` to `score` (in the arena and the tree).
     fn rescore(&mut self, offset: u32, member: &[u8], old: f64, score: f64) {
         let Table { arena, tree, .. } = self;
+        // The insertion will compare with the members tied with `score` (random arena
+        // records): start loading them and the removal's leaf now, so the misses overlap.
+        tree.for_ties(score, |o| {
+            if let Some(byte) = arena.get(o as usize + 8) {
+                prefetch(byte);
+            }
+        });
+        tree.prefetch_leaf(old);
         let at = offset as usize;
         arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
         tree.rescore(Entry { score: old, offset }, score, Table::member_cmp(arena, member));
