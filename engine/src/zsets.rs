@@ -449,7 +449,7 @@ impl Engine {
             let (mut added, mut updated, mut last) = (0, 0, None);
             for &(score, ref member) in pairs {
                 if !incr {
-                    zset.prefetch_score(score);
+                    zset.prefetch_update(member.as_ref(), score);
                 }
                 // One lookup per member: the closure sees the current score and picks the new.
                 zset.upsert(member.as_ref(), limits, |current| {

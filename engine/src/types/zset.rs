@@ -148,11 +148,14 @@ impl ZSet {
         }
     }
 
-    /// A hint before setting some member's score to `score`: starts loading the memory that
-    /// the move will touch last (the tree leaf it goes to), so that the loads overlap the
-    /// member's lookup. Changes nothing.
-    pub(crate) fn prefetch_score(&self, score: f64) {
+    /// A hint before setting `member`'s score to `score`: starts loading the index bucket
+    /// the lookup reads first and the tree leaf the member moves to, so that those misses
+    /// overlap. Changes nothing.
+    pub(crate) fn prefetch_update(&self, member: &[u8], score: f64) {
         if let ZSet::Table(table) = self {
+            if let Some(bucket) = table.index.first_bucket_address(member_hash(member)) {
+                prefetch(bucket);
+            }
             table.tree.prefetch_leaf(score);
         }
     }
@@ -611,6 +614,24 @@ mod tests {
             let expected: Vec<_> = all.iter().rev().take(10).cloned().collect();
             assert_eq!(rev, expected);
         }
+    }
+
+    #[test]
+    fn prefetch_hints_change_nothing() {
+        let limits = ZSetLimits { listpack_entries: 0, listpack_value: 0 };
+        let mut zset = ZSet::new_for(1, 1, limits);
+        zset.prefetch_update(b"absent", 1.0);
+        for i in 0..1_000 {
+            zset.insert(format!("m{i}").as_bytes(), f64::from(i % 10), limits).expect("insert");
+        }
+        let before = contents(&zset);
+        for (member, score) in [(&b"m5"[..], 3.0), (b"absent", -1.0), (b"m999", f64::INFINITY)] {
+            zset.prefetch_update(member, score);
+        }
+        assert_eq!(contents(&zset), before);
+        let packed = ZSet::new_for(1, 1, ZSetLimits::DEFAULT);
+        packed.prefetch_update(b"a", 1.0);
+        assert_eq!(packed.len(), 0);
     }
 
     #[test]
