@@ -439,13 +439,13 @@ impl Table {
     fn rescore(&mut self, offset: u32, member: &[u8], old: f64, score: f64) {
         let Table { arena, tree, .. } = self;
         // The insertion will compare with the members tied with `score` (random arena
-        // records): start loading them and the removal's leaf now, so the misses overlap.
+        // records): start loading them now, so that they arrive while the removal waits for
+        // its leaf. (Prefetching that leaf too measured no better: the removal follows.)
         tree.for_ties(score, |o| {
             if let Some(byte) = arena.get(o as usize + 8) {
                 prefetch(byte);
             }
         });
-        tree.prefetch_leaf(old);
         let at = offset as usize;
         arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
         tree.rescore(Entry { score: old, offset }, score, Table::member_cmp(arena, member));
