@@ -448,31 +448,36 @@ impl Engine {
         let outcome = change_zset(&mut entry, |zset| {
             let Some(zset) = zset else { return Ok((0, 0, None)) };
             let (mut added, mut updated, mut last) = (0, 0, None);
-            for (score, member) in pairs {
-                let member = member.as_ref();
-                let Some(current) = zset.score(member) else {
-                    if !options.xx {
-                        zset.insert(member, *score, limits)?;
+            for &(score, ref member) in pairs {
+                if !incr {
+                    zset.prefetch_update(member.as_ref(), score);
+                }
+                // One lookup per member: the closure sees the current score and picks the new.
+                zset.upsert(member.as_ref(), limits, |current| {
+                    let Some(current) = current else {
+                        if options.xx {
+                            return Ok(None);
+                        }
                         added += 1;
-                        last = Some(*score);
+                        last = Some(score);
+                        return Ok(Some(score));
+                    };
+                    if options.nx {
+                        return Ok(None);
                     }
-                    continue;
-                };
-                if options.nx {
-                    continue;
-                }
-                let score = if incr { current + score } else { *score };
-                if score.is_nan() {
-                    return Err(nan_error());
-                }
-                if (options.lt && score >= current) || (options.gt && score <= current) {
-                    continue;
-                }
-                last = Some(score);
-                if score != current {
-                    zset.insert(member, score, limits)?;
-                    updated += 1;
-                }
+                    let score = if incr { current + score } else { score };
+                    if score.is_nan() {
+                        return Err(nan_error());
+                    }
+                    if (options.lt && score >= current) || (options.gt && score <= current) {
+                        return Ok(None);
+                    }
+                    last = Some(score);
+                    if score != current {
+                        updated += 1;
+                    }
+                    Ok(Some(score))
+                })?;
             }
             Ok((added, updated, last))
         })?;

@@ -62,9 +62,35 @@ fn count_reply(result: Result<usize>) -> Reply {
     result.map(|n| n as i64).into()
 }
 
-/// A score argument (`ERR value is not a valid float` when bad).
+/// A score argument (`ERR value is not a valid float` when bad). Plain integers, what clients
+/// mostly send, skip the general parser.
 fn score_arg(arg: &[u8]) -> Result<f64> {
-    parse_f64_strict(arg).ok_or(Error::NotFloat)
+    match small_integer(arg) {
+        Some(score) => Ok(score),
+        None => parse_f64_strict(arg).ok_or(Error::NotFloat),
+    }
+}
+
+/// `[-]digits` with at most 15 digits (leading zeros allowed), as the `f64` `strtod` reads
+/// from it: exact, since every such integer is below 2^53; `-0` is `-0.0`. `None` for any
+/// other text, which the general parser then reads.
+fn small_integer(arg: &[u8]) -> Option<f64> {
+    let (negative, digits) = match arg {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut value = 0u64;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(digit - b'0');
+    }
+    let value = value as f64;
+    Some(if negative { -value } else { value })
 }
 
 /// Members with scores: flat in RESP2, pairs in RESP3; members only without `withscores`.
@@ -118,16 +144,20 @@ fn zadd(s: &mut Session, argv: &[&[u8]]) -> Reply {
         if incr && rest.len() > 2 {
             return Err(Error::msg("ERR INCR option supports a single increment-element pair"));
         }
+        if let [score, member] = rest {
+            // One pair, the usual call: no list to allocate.
+            let score = score_arg(score)?;
+            let engine = s.engine_db();
+            if incr {
+                return Ok(double_or_null(engine.zadd_incr(argv[1], options, score, member)?));
+            }
+            return Ok(Reply::Integer(engine.zadd(argv[1], options, &[(score, member)])? as i64));
+        }
         let mut pairs = Vec::with_capacity(rest.len() / 2);
         for pair in rest.chunks_exact(2) {
             pairs.push((score_arg(pair[0])?, pair[1]));
         }
-        let engine = s.engine_db();
-        if incr {
-            let (increment, member) = pairs[0];
-            return Ok(double_or_null(engine.zadd_incr(argv[1], options, increment, member)?));
-        }
-        Ok(Reply::Integer(engine.zadd(argv[1], options, &pairs)? as i64))
+        Ok(Reply::Integer(s.engine_db().zadd(argv[1], options, &pairs)? as i64))
     })())
 }
 
@@ -619,4 +649,45 @@ fn zscan(s: &mut Session, argv: &[&[u8]]) -> Reply {
             found.into_iter().flat_map(|(m, score)| [Reply::Bulk(m), Reply::bulk(format_double(score))]);
         Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(items.collect())]))
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_scores_read_as_the_general_parser_reads_them() {
+        let texts = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "000000012345",
+            "999999999999999",
+            "-999999999999999",
+            "9007199254740993",
+            "1000000000000000",
+            "+5",
+            "5.5",
+            "",
+            "-",
+            "1e3",
+            " 1",
+            "12a",
+            "--1",
+            "0x10",
+            "-inf",
+        ];
+        for text in texts {
+            let general = parse_f64_strict(text.as_bytes()).map(f64::to_bits);
+            if let Some(fast) = small_integer(text.as_bytes()) {
+                assert_eq!(Some(fast.to_bits()), general, "{text:?}");
+            }
+            assert_eq!(score_arg(text.as_bytes()).ok().map(f64::to_bits), general, "{text:?}");
+        }
+        assert_eq!(small_integer(b"-0").map(f64::is_sign_negative), Some(true));
+        assert_eq!(small_integer(b"000000012345"), Some(12_345.0));
+        assert_eq!(small_integer(b"1000000000000000"), None, "16 digits: the general parser");
+        assert_eq!(small_integer(b"+5"), None);
+    }
 }

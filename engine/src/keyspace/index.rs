@@ -118,6 +118,15 @@ impl Index {
         self.buckets.len() - 1
     }
 
+    /// The address of the bucket a lookup of `hash` reads first, for a prefetch hint (`None`
+    /// when the index is empty).
+    #[inline]
+    pub(crate) fn first_bucket_address(&self, hash: u64) -> Option<*const u8> {
+        self.buckets
+            .get(hash as usize & self.buckets.len().wrapping_sub(1))
+            .map(|b| std::ptr::from_ref(b).cast())
+    }
+
     /// The position whose entry has `hash` and for which `eq` holds.
     #[inline(always)]
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<u32> {

@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use super::set::{self, put_len};
-use super::zset_tree::{Entry, Tree, cmp_score};
+use super::zset_tree::{Entry, Tree, cmp_score, prefetch};
 use crate::error::{Error, Result};
 use crate::keyspace::index::Index;
 
@@ -107,23 +107,56 @@ impl ZSet {
     /// Sets `member`'s score, adding it if absent; returns its previous score. Converts to the
     /// large form when `limits` say so.
     pub(crate) fn insert(&mut self, member: &[u8], score: f64, limits: ZSetLimits) -> Result<Option<f64>> {
-        if let ZSet::Packed(packed) = self {
-            if let Some((old, start, end)) = packed.find(member).map(|r| (r.score, r.start, r.end)) {
-                if old != score {
-                    packed.remove_range(start, end);
-                    packed.insert(member, score);
-                }
-                return Ok(Some(old));
-            }
-            if packed.len < limits.listpack_entries && member.len() <= limits.listpack_value {
+        let mut old = None;
+        self.upsert(member, limits, |current| {
+            old = current;
+            Ok(Some(score))
+        })?;
+        Ok(old)
+    }
+
+    /// Sets `member`'s score to what `decide` answers for its current one (`None`: absent),
+    /// with one lookup of `member`; `decide` answering `None` (or an error) leaves the set as
+    /// it is. Converts to the large form when `limits` say so.
+    pub(crate) fn upsert(
+        &mut self,
+        member: &[u8],
+        limits: ZSetLimits,
+        decide: impl FnOnce(Option<f64>) -> Result<Option<f64>>,
+    ) -> Result<()> {
+        let ZSet::Packed(packed) = self else {
+            let ZSet::Table(table) = self else { return Ok(()) };
+            return table.upsert(member, decide);
+        };
+        let found = packed.find(member).map(|r| (r.score, r.start, r.end));
+        let Some(score) = decide(found.map(|(old, _, _)| old))? else { return Ok(()) };
+        if let Some((old, start, end)) = found {
+            if old != score {
+                packed.remove_range(start, end);
                 packed.insert(member, score);
-                return Ok(None);
             }
-            self.convert_to_table()?;
+            return Ok(());
         }
+        if packed.len < limits.listpack_entries && member.len() <= limits.listpack_value {
+            packed.insert(member, score);
+            return Ok(());
+        }
+        self.convert_to_table()?;
         match self {
-            ZSet::Table(table) => table.insert(member, score),
-            ZSet::Packed(_) => Ok(None),
+            ZSet::Table(table) => table.add(member_hash(member), member, score),
+            ZSet::Packed(_) => Ok(()),
+        }
+    }
+
+    /// A hint before setting `member`'s score to `score`: starts loading the index bucket
+    /// the lookup reads first and the tree leaf the member moves to, so that those misses
+    /// overlap. Changes nothing.
+    pub(crate) fn prefetch_update(&self, member: &[u8], score: f64) {
+        if let ZSet::Table(table) = self {
+            if let Some(bucket) = table.index.first_bucket_address(member_hash(member)) {
+                prefetch(bucket);
+            }
+            table.tree.prefetch_leaf(score);
         }
     }
 
@@ -362,26 +395,60 @@ impl Table {
     }
 
     fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>> {
-        if let Some(offset) = self.find(member) {
-            let old = self.score_at(offset);
-            if old != score {
-                let Table { arena, tree, .. } = self;
-                tree.remove(Entry { score: old, offset }, Table::member_cmp(arena, member));
-                let at = offset as usize;
-                arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
-                tree.insert(Entry { score, offset }, Table::member_cmp(arena, member));
-            }
-            return Ok(Some(old));
+        let mut old = None;
+        self.upsert(member, |current| {
+            old = current;
+            Ok(Some(score))
+        })?;
+        Ok(old)
+    }
+
+    /// [`ZSet::upsert`] on the large form: one hash of `member`, one index lookup.
+    fn upsert(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> Result<Option<f64>>,
+    ) -> Result<()> {
+        let hash = member_hash(member);
+        let Some(offset) = self.index.find(hash, |offset| self.member_at(offset) == member) else {
+            return match decide(None)? {
+                Some(score) => self.add(hash, member, score),
+                None => Ok(()),
+            };
+        };
+        let old = self.score_at(offset);
+        match decide(Some(old))? {
+            Some(score) if score != old => self.rescore(offset, member, old, score),
+            _ => {}
         }
+        Ok(())
+    }
+
+    /// Adds `member` (absent; `hash` is its hash) with `score`.
+    fn add(&mut self, hash: u64, member: &[u8], score: f64) -> Result<()> {
         let offset = u32::try_from(self.arena.len())
             .map_err(|_| Error::msg("ERR sorted set is too large (its members exceed 4 GiB)"))?;
         encode_record(&mut self.arena, member, score);
         let Table { arena, index, tree, .. } = self;
-        index.insert(member_hash(member), offset, |o| {
-            member_hash(read_record(arena, o as usize).map_or(&[], |r| r.member))
-        });
+        index.insert(hash, offset, |o| member_hash(read_record(arena, o as usize).map_or(&[], |r| r.member)));
         tree.insert(Entry { score, offset }, Table::member_cmp(arena, member));
-        Ok(None)
+        Ok(())
+    }
+
+    /// Moves the member at `offset` from score `old` to `score` (in the arena and the tree).
+    fn rescore(&mut self, offset: u32, member: &[u8], old: f64, score: f64) {
+        let Table { arena, tree, .. } = self;
+        // The insertion will compare with the members tied with `score` (random arena
+        // records): start loading them now, so that they arrive while the removal waits for
+        // its leaf. (Prefetching that leaf too measured no better: the removal follows.)
+        tree.for_ties(score, |o| {
+            if let Some(byte) = arena.get(o as usize + 8) {
+                prefetch(byte);
+            }
+        });
+        let at = offset as usize;
+        arena[at..at + 8].copy_from_slice(&score.to_le_bytes());
+        tree.rescore(Entry { score: old, offset }, score, Table::member_cmp(arena, member));
     }
 
     fn remove(&mut self, member: &[u8]) -> bool {
@@ -547,6 +614,24 @@ mod tests {
             let expected: Vec<_> = all.iter().rev().take(10).cloned().collect();
             assert_eq!(rev, expected);
         }
+    }
+
+    #[test]
+    fn prefetch_hints_change_nothing() {
+        let limits = ZSetLimits { listpack_entries: 0, listpack_value: 0 };
+        let mut zset = ZSet::new_for(1, 1, limits);
+        zset.prefetch_update(b"absent", 1.0);
+        for i in 0..1_000 {
+            zset.insert(format!("m{i}").as_bytes(), f64::from(i % 10), limits).expect("insert");
+        }
+        let before = contents(&zset);
+        for (member, score) in [(&b"m5"[..], 3.0), (b"absent", -1.0), (b"m999", f64::INFINITY)] {
+            zset.prefetch_update(member, score);
+        }
+        assert_eq!(contents(&zset), before);
+        let packed = ZSet::new_for(1, 1, ZSetLimits::DEFAULT);
+        packed.prefetch_update(b"a", 1.0);
+        assert_eq!(packed.len(), 0);
     }
 
     #[test]

@@ -69,6 +69,24 @@ fn split_point(
     })
 }
 
+/// Asks the processor to start loading the cache line holding `ptr` into its caches: a hint
+/// that changes nothing else and never faults.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[expect(unsafe_code, reason = "the SSE prefetch intrinsic; see the SAFETY comment")]
+pub(crate) fn prefetch<T>(ptr: *const T) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    // SAFETY: `_mm_prefetch` only requires SSE, part of the x86-64 target's baseline features.
+    // A prefetch reads nothing the program sees and never faults, whatever the address; here
+    // callers pass addresses inside live allocations. Exercised by `prefetching_changes_nothing`.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
+}
+
+/// Asks the processor to start loading the cache line holding `ptr` (no-op off x86-64).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+pub(crate) fn prefetch<T>(_ptr: *const T) {}
+
 /// A leaf: up to [`CAP`] entries, sorted.
 #[derive(Debug, Clone)]
 struct Leaf {
@@ -103,6 +121,39 @@ impl Leaf {
     /// Entries below the key.
     fn position(&self, score: f64, member: &impl MemberCmp) -> usize {
         split_point(&self.scores[..self.len], &self.offsets[..self.len], score, member, false)
+    }
+
+    /// Where `entry` is, found by its offset among the entries with its score: no member bytes
+    /// are read (the arena is the costly memory to touch), whatever the ties.
+    fn find(&self, entry: Entry) -> Option<usize> {
+        let scores = &self.scores[..self.len];
+        let lo = scores.iter().map(|&s| usize::from(s < entry.score)).sum::<usize>();
+        (lo..self.len)
+            .take_while(|&at| scores[at] == entry.score)
+            .find(|&at| self.offsets[at] == entry.offset)
+    }
+
+    /// Gives the entry at `at` the score `score` in place when its key `(score, member)` still
+    /// sorts strictly between its neighbours in this leaf; false (nothing changed) otherwise.
+    /// The first entry is never rescored in place: an ancestor's separator may carry its score.
+    fn rescore_in_place(&mut self, at: usize, score: f64, member: &impl MemberCmp) -> bool {
+        if at == 0 || at + 1 >= self.len {
+            return false;
+        }
+        // `member(o)` orders the stored member at `o` against the moving one.
+        let above = |o: usize| match cmp_score(self.scores[o], score) {
+            Ordering::Equal => member(self.offsets[o]) == Ordering::Greater,
+            order => order == Ordering::Greater,
+        };
+        let below = |o: usize| match cmp_score(self.scores[o], score) {
+            Ordering::Equal => member(self.offsets[o]) == Ordering::Less,
+            order => order == Ordering::Less,
+        };
+        if below(at - 1) && above(at + 1) {
+            self.scores[at] = score;
+            return true;
+        }
+        false
     }
 
     fn insert_at(&mut self, at: usize, entry: Entry) {
@@ -278,6 +329,17 @@ enum Node {
     Empty,
 }
 
+/// What [`Node::remove`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    /// The entry was not there.
+    Missing,
+    /// The entry was removed.
+    Removed,
+    /// The entry was given its new score where it stands.
+    Rescored,
+}
+
 /// A placeholder for the unused first separator.
 const NO_SEP: Entry = Entry { score: f64::NEG_INFINITY, offset: u32::MAX };
 
@@ -340,28 +402,27 @@ impl Node {
         }
     }
 
-    /// Removes `entry`, whose member `member` compares with stored ones; returns whether it
-    /// was there.
-    fn remove(&mut self, entry: Entry, member: &impl MemberCmp) -> bool {
-        let offset = entry.offset;
+    /// Removes `entry`, whose member `member` compares with stored ones, or with `rescore`,
+    /// gives it that score in place when it stays where it is (see [`Leaf::rescore_in_place`]).
+    fn remove(&mut self, entry: Entry, member: &impl MemberCmp, rescore: Option<f64>) -> Removal {
         match self {
-            Node::Empty => false,
+            Node::Empty => Removal::Missing,
             Node::Leaf(leaf) => {
-                let at = leaf.position(entry.score, member);
-                if at < leaf.len && leaf.offsets[at] == offset {
-                    leaf.remove_at(at);
-                    return true;
+                let Some(at) = leaf.find(entry) else { return Removal::Missing };
+                if rescore.is_some_and(|score| leaf.rescore_in_place(at, score, member)) {
+                    return Removal::Rescored;
                 }
-                false
+                leaf.remove_at(at);
+                Removal::Removed
             }
             Node::Inner(inner) => {
                 let i = inner.child_for_key(entry.score, member);
-                if !inner.children[i].remove(entry, member) {
-                    return false;
+                let outcome = inner.children[i].remove(entry, member, rescore);
+                if outcome == Removal::Removed {
+                    inner.counts[i] -= 1;
+                    inner.rebalance(i);
                 }
-                inner.counts[i] -= 1;
-                inner.rebalance(i);
-                true
+                outcome
             }
         }
     }
@@ -470,6 +531,46 @@ impl Tree {
         self.len
     }
 
+    /// The leaf where an entry of score `score` belongs, chosen by scores alone (a tie with
+    /// a separator may give its neighbour): good enough for the prefetch hints below.
+    fn leaf_for_score(&self, score: f64) -> Option<&Leaf> {
+        let mut node = &self.root;
+        loop {
+            match node {
+                Node::Inner(inner) => {
+                    let n = inner.len.max(1);
+                    let i = inner.sep_scores[1..n].iter().map(|&s| usize::from(s < score)).sum::<usize>();
+                    node = &inner.children[i];
+                }
+                Node::Leaf(leaf) => return Some(leaf),
+                Node::Empty => return None,
+            }
+        }
+    }
+
+    /// Starts loading the scores of the leaf where an entry of score `score` belongs, without
+    /// waiting for any of it: a hint, so that an insertion coming after other memory-bound
+    /// work finds its leaf in cache. Changes nothing.
+    pub(crate) fn prefetch_leaf(&self, score: f64) {
+        if let Some(leaf) = self.leaf_for_score(score) {
+            // Eight scores a 64-byte line; all lines, so that `len` (in the leaf being
+            // fetched) is not waited for.
+            for at in (0..CAP).step_by(8) {
+                prefetch(&leaf.scores[at]);
+            }
+        }
+    }
+
+    /// Runs `f` on the arena offsets of up to 4 entries that have exactly the score `score` in
+    /// the leaf where it belongs: the members an insertion of that score compares with.
+    /// Reads the leaf; for prefetch hints (changes nothing).
+    pub(crate) fn for_ties(&self, score: f64, mut f: impl FnMut(u32)) {
+        let Some(leaf) = self.leaf_for_score(score) else { return };
+        let scores = &leaf.scores[..leaf.len];
+        let lo = scores.iter().map(|&s| usize::from(s < score)).sum::<usize>();
+        (lo..leaf.len).take(4).take_while(|&at| scores[at] == score).for_each(|at| f(leaf.offsets[at]));
+    }
+
     /// Inserts `entry`; `member` compares its member with the one at an arena offset.
     pub(crate) fn insert(&mut self, entry: Entry, member: impl MemberCmp) {
         if let Some((sep, right)) = self.root.insert(entry, &member) {
@@ -487,8 +588,28 @@ impl Tree {
     /// Removes `entry`; `member` compares its member with the one at an arena offset. Returns
     /// whether it was found.
     pub(crate) fn remove(&mut self, entry: Entry, member: impl MemberCmp) -> bool {
-        if !self.root.remove(entry, &member) {
-            return false;
+        self.remove_or_rescore(entry, &member, None) == Removal::Removed
+    }
+
+    /// Gives the present entry `entry` the score `score`: in place when its key still sorts
+    /// between its neighbours in its leaf (one descent, no shifting), otherwise by removing
+    /// and inserting it. `member` compares the entry's member with the one at an arena offset.
+    /// Returns whether the entry was found.
+    pub(crate) fn rescore(&mut self, entry: Entry, score: f64, member: impl MemberCmp) -> bool {
+        match self.remove_or_rescore(entry, &member, Some(score)) {
+            Removal::Missing => false,
+            Removal::Rescored => true,
+            Removal::Removed => {
+                self.insert(Entry { score, offset: entry.offset }, member);
+                true
+            }
+        }
+    }
+
+    fn remove_or_rescore(&mut self, entry: Entry, member: &impl MemberCmp, rescore: Option<f64>) -> Removal {
+        let outcome = self.root.remove(entry, member, rescore);
+        if outcome != Removal::Removed {
+            return outcome;
         }
         self.len -= 1;
         while let Node::Inner(inner) = &mut self.root {
@@ -498,7 +619,7 @@ impl Tree {
             let (_, _, child) = inner.remove_child(0);
             self.root = child;
         }
-        true
+        outcome
     }
 
     /// The rank of the key `(score, member)`, which must be in the tree: the number of entries
@@ -687,5 +808,111 @@ mod tests {
         let empty = Tree::from_sorted(std::iter::empty());
         assert_eq!(empty.len(), 0);
         empty.check(&cmp);
+    }
+
+    /// A leaf of `(score, offset)` pairs; the "member" of an entry is its offset.
+    fn leaf_of(entries: &[(f64, u32)]) -> Box<Leaf> {
+        let mut leaf = Leaf::empty();
+        for &(score, offset) in entries {
+            leaf.insert_at(leaf.len, Entry { score, offset });
+        }
+        leaf
+    }
+
+    #[test]
+    fn rescoring_in_place_only_between_neighbours_of_the_same_leaf() {
+        let leaf = leaf_of(&[(1.0, 10), (2.0, 20), (2.0, 30), (3.0, 40), (5.0, 50)]);
+        let try_at = |at: usize, score: f64| {
+            let mut copy = leaf.clone();
+            let moved = copy.rescore_in_place(at, score, &member_of(copy.offsets[at]));
+            if moved {
+                assert_eq!(copy.scores[at], score);
+            } else {
+                assert_eq!(copy.scores[..copy.len], leaf.scores[..leaf.len], "unchanged when refused");
+            }
+            moved
+        };
+        assert!(!try_at(0, 1.5), "the first entry may be a separator's bound");
+        assert!(!try_at(4, 4.0), "the last entry's upper neighbour is in another leaf");
+        assert!(try_at(3, 4.0), "between 2 and 5");
+        assert!(try_at(3, 2.5));
+        assert!(!try_at(3, 6.0), "past the next entry");
+        // Ties break by member (here the offset): (2, 30) may take score 2 above (2, 20) ...
+        assert!(try_at(2, 2.0));
+        assert!(try_at(2, 3.0), "... and score 3, below (3, 40) by member");
+        assert!(try_at(1, 1.0), "(1, 20) sorts after (1, 10)");
+        assert!(!try_at(1, 2.5), "past (2, 30)");
+        assert!(try_at(3, 2.0), "(2, 40) sorts after (2, 30)");
+        let low = leaf_of(&[(1.0, 10), (2.0, 5), (2.0, 30)]);
+        let mut copy = low.clone();
+        assert!(!copy.rescore_in_place(1, 1.0, &member_of(5)), "(1, 5) sorts before (1, 10)");
+        assert!(copy.rescore_in_place(1, 2.0, &member_of(5)), "same key: stays");
+    }
+
+    #[test]
+    fn rescores_match_a_sorted_vec_across_leaf_boundaries() {
+        let mut tree = Tree::default();
+        let mut model: Vec<Entry> = Vec::new();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for offset in 0..5_000u32 {
+            let entry = Entry { score: (next() % 400) as f64, offset };
+            tree.insert(entry, member_of(offset));
+            let at = model.partition_point(|e| cmp(*e, entry) == Ordering::Less);
+            model.insert(at, entry);
+        }
+        for step in 0..40_000 {
+            let at = (next() % model.len() as u64) as usize;
+            let old = model.remove(at);
+            // Mostly small moves (often in place), some far ones, some onto a neighbour's score.
+            let score = match next() % 4 {
+                0 => (next() % 400) as f64,
+                1 => model.get(at).map_or(old.score, |e| e.score),
+                _ => old.score + ((next() % 3) as f64 - 1.0) * 0.25,
+            };
+            assert!(tree.rescore(old, score, member_of(old.offset)));
+            let entry = Entry { score, offset: old.offset };
+            let to = model.partition_point(|e| cmp(*e, entry) == Ordering::Less);
+            model.insert(to, entry);
+            if step % 5_000 == 0 {
+                tree.check(&cmp);
+                assert_eq!(contents(&tree), model);
+            }
+        }
+        tree.check(&cmp);
+        assert_eq!(contents(&tree), model);
+        for (rank, entry) in model.iter().enumerate().step_by(13) {
+            assert_eq!(tree.rank(entry.score, member_of(entry.offset)), rank);
+        }
+        let gone = Entry { score: 1e9, offset: 1 };
+        assert!(!tree.rescore(gone, 0.0, member_of(1)), "an absent entry is not found");
+    }
+
+    #[test]
+    fn prefetching_changes_nothing() {
+        let empty = Tree::default();
+        empty.prefetch_leaf(1.0);
+        empty.for_ties(1.0, |_| panic!("no entries"));
+        let mut tree = Tree::default();
+        for offset in 0..3_000u32 {
+            tree.insert(Entry { score: f64::from(offset / 3), offset }, member_of(offset));
+        }
+        let before = contents(&tree);
+        for score in [f64::NEG_INFINITY, -1.0, 0.0, 0.5, 500.0, 999.0, 1e9, f64::INFINITY] {
+            tree.prefetch_leaf(score);
+            let mut tied = Vec::new();
+            tree.for_ties(score, |o| tied.push(o));
+            assert!(tied.iter().all(|&o| f64::from(o / 3) == score), "{score}: {tied:?}");
+        }
+        let mut tied = Vec::new();
+        tree.for_ties(500.0, |o| tied.push(o));
+        assert!(!tied.is_empty() && tied.len() <= 3, "{tied:?}");
+        assert_eq!(contents(&tree), before);
+        tree.check(&cmp);
     }
 }
