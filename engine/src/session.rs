@@ -211,8 +211,16 @@ impl Session {
     /// and returns a placeholder).
     #[inline(always)]
     fn run<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        // Argument slices on the stack: 4 slots cover GET/SET/HSET/ZADD and most commands.
+        const SHORT: usize = 4;
         const INLINE: usize = 8;
-        if argv.len() <= INLINE {
+        if argv.len() <= SHORT {
+            let mut slices: [&[u8]; SHORT] = [&[]; SHORT];
+            for (slot, arg) in slices.iter_mut().zip(argv) {
+                *slot = arg.as_ref();
+            }
+            crate::command::dispatch(self, &slices[..argv.len()])
+        } else if argv.len() <= INLINE {
             let mut slices: [&[u8]; INLINE] = [&[]; INLINE];
             for (slot, arg) in slices.iter_mut().zip(argv) {
                 *slot = arg.as_ref();

@@ -167,30 +167,36 @@ fn lookup_sub(container: &str, sub: &[u8]) -> Option<usize> {
 /// The table index of the command `argv` names, subcommand resolved, arity checked.
 #[cfg(test)]
 pub(crate) fn resolve(argv: &[&[u8]]) -> Result<usize, Error> {
-    resolve_with(argv, lookup)
+    resolve_spec(table::commands(), argv, lookup).map(|(index, _)| index)
 }
 
-/// [`resolve`] with the top-level name looked up by `lookup` (a session's cache in front of
-/// the table's index).
-fn resolve_with(argv: &[&[u8]], lookup: impl FnOnce(&[u8]) -> Option<usize>) -> Result<usize, Error> {
+/// [`resolve`] against `commands` (the table, dereferenced once by the caller), with the
+/// top-level name looked up by `lookup` (a session's cache in front of the table's index);
+/// returns the entry too.
+#[inline(always)]
+fn resolve_spec<'t>(
+    commands: &'t [CommandSpec],
+    argv: &[&[u8]],
+    lookup: impl FnOnce(&[u8]) -> Option<usize>,
+) -> Result<(usize, &'t CommandSpec), Error> {
     let Some(&name) = argv.first() else {
         return Err(Error::msg("ERR empty command"));
     };
     let Some(mut index) = lookup(name) else {
         return Err(unknown_command(argv));
     };
-    let spec = &table::COMMANDS[index];
+    let mut spec = commands.get(index).ok_or_else(|| unknown_command(argv))?;
     if spec.flags.contains(CommandFlags::CONTAINER) && argv.len() >= 2 {
         index = lookup_sub(spec.name, argv[1]).ok_or_else(|| Error::UnknownSubcommand {
             sub: clip(argv[1], 128),
             command: spec.upper_name(),
         })?;
+        spec = commands.get(index).ok_or_else(|| unknown_command(argv))?;
     }
-    let spec = &table::COMMANDS[index];
     if !spec.arity_ok(argv.len()) {
         return Err(Error::arity(spec.name));
     }
-    Ok(index)
+    Ok((index, spec))
 }
 
 /// Up to `max` bytes of `arg`, stopping at a NUL byte (C's `%.*s`), with CR and LF turned
@@ -218,12 +224,13 @@ fn unknown_command(argv: &[&[u8]]) -> Error {
 
 /// Runs one command for `session`: resolve, check, run, count.
 pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
-    let inner = &*session.engine.inner;
+    let commands = table::commands();
     let names = &mut session.names;
-    let index = match resolve_with(argv, |name| names.lookup(name)) {
-        Ok(index) => index,
+    let (index, spec) = match resolve_spec(commands, argv, |name| names.lookup(name)) {
+        Ok(found) => found,
         Err(err) => {
             if let Some(index) = argv.first().and_then(|name| lookup(name)) {
+                let inner = &*session.engine.inner;
                 inner.stats.with_local(|shard| bump(&shard.commands[index].rejected, 1));
             }
             return Reply::Error(transactions::rejected(session, argv, err));
@@ -231,20 +238,25 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
     };
     // As Redis: the RESP2 subscribe-state restriction comes before MULTI queueing.
     if session.pubsub.is_some()
-        && let Some(refused) = pubsub::subscribe_context_error(session, table::COMMANDS[index].name)
+        && let Some(refused) = pubsub::subscribe_context_error(session, spec.name)
     {
         return refused;
     }
-    if session.multi.is_some() && !transactions::runs_inside_multi(&table::COMMANDS[index]) {
+    if session.multi.is_some() && !transactions::runs_inside_multi(spec) {
         return transactions::queue(session, index, argv);
     }
-    run(session, index, argv)
+    run_spec(session, index, spec, argv)
 }
 
 /// Runs the resolved command `index` for `session` and counts it.
-#[inline(always)]
 pub(crate) fn run(session: &mut Session, index: usize, argv: &[&[u8]]) -> Reply {
-    let spec = &table::COMMANDS[index];
+    let spec = &table::commands()[index];
+    run_spec(session, index, spec, argv)
+}
+
+/// [`run`] with the table entry at hand.
+#[inline(always)]
+fn run_spec(session: &mut Session, index: usize, spec: &CommandSpec, argv: &[&[u8]]) -> Reply {
     // Timing one call in TIMING_SAMPLE_EVERY (at random, weighted by that) estimates the
     // time per command without a clock read around every call: on virtual machines such a
     // read can cost more than a GET (measured here: ~300 ns per pair after a cache-missing

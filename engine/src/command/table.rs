@@ -174,6 +174,12 @@ pub(crate) static COMMANDS: LazyLock<Box<[CommandSpec]>> = LazyLock::new(|| {
     .collect()
 });
 
+/// The table as a slice (one `LazyLock` check; callers on hot paths keep the slice).
+#[inline(always)]
+pub(crate) fn commands() -> &'static [CommandSpec] {
+    &COMMANDS
+}
+
 /// Strings, keys, databases, server and connection commands.
 #[rustfmt::skip]
 static CORE: &[CommandSpec] = &[
