@@ -30,11 +30,11 @@ pub fn decode_commands(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
 }
 
 /// Most elements a fuzzed `SRANDMEMBER`/`HRANDFIELD`/`ZRANDMEMBER` may ask for.
-const FUZZ_MAX_RANDOM_COUNT: i64 = 1 << 16;
+pub const FUZZ_MAX_RANDOM_COUNT: i64 = 1 << 16;
 
 /// Leaves out commands that would make a fuzz run slow or unbounded rather than find bugs:
 /// `DEBUG` (sleeps), `SHUTDOWN`, `CONFIG SET` (which could lift the memory bounds), and
-/// random-member commands with a negative count beyond [`FUZZ_MAX_RANDOM_COUNT`]: as in
+/// random-member commands whose count is beyond [`FUZZ_MAX_RANDOM_COUNT`] either way: as in
 /// Redis, `HRANDFIELD h -100000000` legitimately answers a hundred million (repeated) fields,
 /// which is gigabytes of reply, not a bug.
 pub fn is_fuzz_safe(argv: &[Vec<u8>]) -> bool {
