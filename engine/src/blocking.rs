@@ -242,6 +242,7 @@ pub(crate) fn block_thread<T: Send + 'static>(
 ) -> Result<Option<T>> {
     match start(engine, keys, attempt)? {
         Start::Ready(value) => Ok(Some(value)),
+        Start::WouldBlock => Ok(None),
         Start::Waiting(handle) => handle.wait(deadline),
     }
 }
@@ -256,6 +257,10 @@ pub(crate) fn deadline_after(timeout: Option<std::time::Duration>) -> Option<Ins
 pub(crate) enum Start<T: Send + 'static> {
     /// Served at once.
     Ready(T),
+    /// Nothing to serve, and waiting is impossible: this thread runs a transaction, whose
+    /// locks would keep every writer out. Answer as a timeout (Redis: a blocking command
+    /// inside MULTI/EXEC does not block).
+    WouldBlock,
     /// Registered and waiting.
     Waiting(Handle<T>),
 }
@@ -268,6 +273,9 @@ pub(crate) fn start<T: Send + 'static>(
 ) -> Result<Start<T>> {
     if let Some(value) = attempt(engine, &keys)? {
         return Ok(Start::Ready(value));
+    }
+    if crate::keyspace::held::in_transaction() {
+        return Ok(Start::WouldBlock);
     }
     let db = engine.db;
     let waiter = Arc::new(Waiter {

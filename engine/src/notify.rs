@@ -207,7 +207,10 @@ impl Inner {
 
     /// The eviction hook: publishes `evicted` for `key` (class `e`). Call after the key's
     /// stripe lock is released.
-    #[expect(dead_code, reason = "eviction (maxmemory) is not built yet; this is its hook")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "eviction (maxmemory) is not built yet; this is its hook")
+    )]
     pub(crate) fn notify_evicted(&self, db: usize, key: &[u8]) {
         self.notify_now(NotifyFlags::EVICTED, "evicted", db, key);
     }
@@ -282,5 +285,27 @@ mod tests {
         }
         assert_eq!(NotifyFlags::parse(b"KEQ"), None);
         assert!(NotifyFlags::parse(b"KEAn").is_some_and(|f| f.contains(NotifyFlags::NEW)));
+    }
+    #[test]
+    fn the_eviction_hook_publishes_evicted_only_with_class_e() {
+        let engine = crate::Engine::new();
+        let mut sub = engine.subscriber();
+        sub.subscribe(&["__keyevent@0__:evicted", "__keyspace@0__:k"]);
+        engine.inner.notify_evicted(0, b"k");
+        assert_eq!(sub.try_recv(), Ok(None), "off by default");
+        engine.config_set(&[("notify-keyspace-events", "KEe")]).expect("valid flags");
+        engine.inner.notify_evicted(0, b"k");
+        let mut got = Vec::new();
+        while let Ok(Some(message)) = sub.try_recv() {
+            got.push(message);
+        }
+        let bytes = |b: &[u8]| -> crate::pubsub::Bytes { b.into() };
+        assert_eq!(
+            got,
+            vec![
+                crate::Message::Message { channel: bytes(b"__keyspace@0__:k"), payload: bytes(b"evicted") },
+                crate::Message::Message { channel: bytes(b"__keyevent@0__:evicted"), payload: bytes(b"k") },
+            ]
+        );
     }
 }

@@ -131,8 +131,6 @@ pub struct Session {
     pub(crate) multi: Option<crate::command::transactions::Multi>,
     /// Keys `WATCH`ed for the next `EXEC`.
     pub(crate) watch: Option<crate::transaction::Watch>,
-    /// `EXEC` is running this session's queued commands (blocking ones must not block).
-    pub(crate) in_exec: bool,
     /// This session's subscriptions and message queue, once it subscribed (see `pubsub`).
     pub(crate) pubsub: Option<crate::pubsub::Subscriber>,
 }
@@ -153,19 +151,10 @@ impl Session {
     pub fn new(engine: &Engine) -> Session {
         let now_ms = engine.inner.clock.coarse_now_ms();
         let client = engine.inner.clients.register(now_ms);
-        Session {
-            engine: engine.clone(),
-            protocol: Protocol::Resp2,
-            client: Some(client),
-            closing: false,
-            stats: Some(engine.inner.stats.session_block()),
-            blocked: None,
-            names: crate::command::NameCache::default(),
-            multi: None,
-            watch: None,
-            in_exec: false,
-            pubsub: None,
-        }
+        let mut session = Session::detached(engine);
+        session.client = Some(client);
+        session.stats = Some(engine.inner.stats.session_block());
+        session
     }
 
     /// A session that is not registered as a client (for [`Engine::execute`]).
@@ -180,7 +169,6 @@ impl Session {
             names: crate::command::NameCache::default(),
             multi: None,
             watch: None,
-            in_exec: false,
             pubsub: None,
         }
     }
@@ -212,24 +200,24 @@ impl Session {
     #[inline(always)]
     fn run<A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
         // Argument slices on the stack: 4 slots cover GET/SET/HSET/ZADD and most commands.
-        const SHORT: usize = 4;
-        const INLINE: usize = 8;
-        if argv.len() <= SHORT {
-            let mut slices: [&[u8]; SHORT] = [&[]; SHORT];
-            for (slot, arg) in slices.iter_mut().zip(argv) {
-                *slot = arg.as_ref();
+        match argv.len() {
+            0..=4 => self.run_inline::<4, A>(argv),
+            5..=8 => self.run_inline::<8, A>(argv),
+            _ => {
+                let slices: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
+                crate::command::dispatch(self, &slices)
             }
-            crate::command::dispatch(self, &slices[..argv.len()])
-        } else if argv.len() <= INLINE {
-            let mut slices: [&[u8]; INLINE] = [&[]; INLINE];
-            for (slot, arg) in slices.iter_mut().zip(argv) {
-                *slot = arg.as_ref();
-            }
-            crate::command::dispatch(self, &slices[..argv.len()])
-        } else {
-            let slices: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
-            crate::command::dispatch(self, &slices)
         }
+    }
+
+    /// [`Session::run`] with the argument slices in an `N`-slot array (`argv.len() <= N`).
+    #[inline(always)]
+    fn run_inline<const N: usize, A: AsRef<[u8]>>(&mut self, argv: &[A]) -> Reply {
+        let mut slices: [&[u8]; N] = [&[]; N];
+        for (slot, arg) in slices.iter_mut().zip(argv) {
+            *slot = arg.as_ref();
+        }
+        crate::command::dispatch(self, &slices[..argv.len()])
     }
 
     /// The protocol version replies should be encoded in.

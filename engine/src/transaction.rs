@@ -24,10 +24,16 @@ use crate::keyspace::watch::WatchFlag;
 /// The stripes a transaction locks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LockScope {
-    /// The stripes of these keys (database, key).
+    /// The stripes of these keys (database, key); none by default.
     Keys(Vec<(usize, Vec<u8>)>),
     /// Every stripe of every database (commands whose keys cannot be told in advance).
     All,
+}
+
+impl Default for LockScope {
+    fn default() -> Self {
+        LockScope::Keys(Vec::new())
+    }
 }
 
 impl LockScope {
@@ -339,6 +345,19 @@ mod tests {
         let other =
             (0..).map(|i| format!("k{i}")).find(|k| stripe(k.as_bytes()) != stripe(b"a")).expect("key");
         engine.transaction(&[b"a"], |tx| tx.get(other.as_bytes()).map(drop)).expect("get");
+    }
+
+    #[test]
+    fn a_blocking_pop_inside_a_transaction_times_out_at_once_instead_of_deadlocking() {
+        let engine = Engine::new();
+        // Waiting forever would hold the transaction's locks against every pusher.
+        let popped = engine.transaction(&[b"queue"], |tx| tx.blpop(&[b"queue"], None));
+        assert_eq!(popped.expect("blpop"), None);
+        let popped = engine.transaction(&[b"queue"], |tx| {
+            tx.rpush(b"queue", &[b"x"]).expect("rpush");
+            tx.blpop(&[b"queue"], None)
+        });
+        assert_eq!(popped.expect("blpop"), Some((b"queue".to_vec(), b"x".to_vec())));
     }
 
     #[test]

@@ -96,6 +96,9 @@ fn shard_channels_are_their_own_namespace() {
     assert_eq!(sub.message_timeout(WAIT), Ok(Some(smessage)));
     assert_eq!(engine.publish(b"s1", b"y"), 1);
     assert_eq!(sub.message_timeout(WAIT), Ok(Some(message("s1", "y"))));
+    assert_eq!(engine.execute(&["SPUBLISH", "s1", "z"]), Reply::Integer(1), "the command form");
+    let smessage = Reply::Push(vec![Reply::bulk("smessage"), Reply::bulk("s1"), Reply::bulk("z")]);
+    assert_eq!(sub.message_timeout(WAIT), Ok(Some(smessage)));
     let mut other = Session::new(&engine);
     assert_eq!(other.execute(&["PUBSUB", "SHARDCHANNELS"]), bulks(&["s1"]));
     assert_eq!(other.execute(&["PUBSUB", "SHARDNUMSUB", "s1", "x"]), {

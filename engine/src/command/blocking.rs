@@ -42,17 +42,10 @@ pub(crate) fn block_on(
     attempt: Attempt<Reply>,
     timeout_reply: Reply,
 ) -> Reply {
-    if s.in_exec {
-        // Inside a transaction nothing can change meanwhile: answer as a timeout at once.
-        return match attempt(s.engine_db(), &keys) {
-            Ok(Some(reply)) => reply,
-            Ok(None) => timeout_reply,
-            Err(err) => Reply::Error(err),
-        };
-    }
     match start(s.engine_db(), keys, attempt) {
         Err(err) => Reply::Error(err),
         Ok(Start::Ready(reply)) => reply,
+        Ok(Start::WouldBlock) => timeout_reply,
         Ok(Start::Waiting(handle)) => {
             s.blocked = Some(BlockedCommand::new(handle, deadline, timeout_reply));
             Reply::Null

@@ -243,7 +243,7 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
         return refused;
     }
     if session.multi.is_some() && !transactions::runs_inside_multi(spec) {
-        return transactions::queue(session, index, argv);
+        return transactions::queue(session, index, spec, argv);
     }
     run_spec(session, index, spec, argv)
 }
@@ -298,21 +298,11 @@ fn run_spec(session: &mut Session, index: usize, spec: &CommandSpec, argv: &[&[u
 pub(crate) const TIMING_SAMPLE_EVERY: u64 = 16;
 
 /// Is this call one of the timed ones? Each call is, independently, with probability
-/// 1 / [`TIMING_SAMPLE_EVERY`] (a per-thread xorshift generator), so no command pattern can
+/// 1 / [`TIMING_SAMPLE_EVERY`] (the engine's per-thread generator), so no command pattern can
 /// alias with the sampling and every command's total is estimated without bias.
 #[inline(always)]
 fn timing_sampled() -> bool {
-    thread_local! {
-        static STATE: std::cell::Cell<u64> = const { std::cell::Cell::new(0x9E37_79B9_7F4A_7C15) };
-    }
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        state.set(x);
-        x >> (64 - TIMING_SAMPLE_EVERY.trailing_zeros()) == 0
-    })
+    crate::keyspace::access::fast_random() >> (32 - TIMING_SAMPLE_EVERY.trailing_zeros()) == 0
 }
 
 /// The clock for per-command timing: the TSC where usable (a few ns a reading).

@@ -10,8 +10,8 @@
 //! watch, runs the commands one by one, and releases the locks: no other client sees part of
 //! it. Blocking commands inside it do not block: they answer as if they timed out at once.
 
+use super::CommandFlags;
 use super::table::{CommandSpec, F, KeySpec, LD, NOKEYS, NS, ST, cmd, movable_key_positions};
-use super::{CommandFlags, table};
 use crate::error::Error;
 use crate::reply::Reply;
 use crate::session::Session;
@@ -34,6 +34,8 @@ pub(crate) struct Multi {
     queued: Vec<(usize, Vec<Vec<u8>>)>,
     /// A command failed to queue: `EXEC` must refuse (`EXECABORT`).
     aborted: bool,
+    /// The stripes the queued commands touch, worked out as they are queued.
+    scope: LockScope,
 }
 
 /// Commands that run at once inside `MULTI` instead of being queued.
@@ -41,9 +43,12 @@ pub(super) fn runs_inside_multi(spec: &CommandSpec) -> bool {
     matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
-/// Queues a resolved command of an open transaction.
-pub(super) fn queue(s: &mut Session, index: usize, argv: &[&[u8]]) -> Reply {
+/// Queues a resolved command of an open transaction. The database the command will run in
+/// is the current one: a queued `SELECT` has not run yet (and makes the scope everything).
+pub(super) fn queue(s: &mut Session, index: usize, spec: &CommandSpec, argv: &[&[u8]]) -> Reply {
+    let db = s.db();
     if let Some(multi) = s.multi.as_mut() {
+        add_command(&mut multi.scope, db, spec, argv);
         multi.queued.push((index, argv.iter().map(|a| a.to_vec()).collect()));
     }
     Reply::simple("QUEUED")
@@ -108,7 +113,7 @@ fn exec(s: &mut Session, _argv: &[&[u8]]) -> Reply {
     if multi.aborted {
         return Reply::Error(Error::msg("EXECABORT Transaction discarded because of previous errors."));
     }
-    let mut scope = exec_scope(s.db(), &multi.queued);
+    let mut scope = multi.scope;
     if let (LockScope::Keys(keys), Some(watch)) = (&mut scope, &watch)
         && let LockScope::Keys(watched) = watch.scope()
     {
@@ -119,7 +124,6 @@ fn exec(s: &mut Session, _argv: &[&[u8]]) -> Reply {
         if watch.as_ref().is_some_and(|w| w.changed_under_locks()) {
             return Reply::NullArray;
         }
-        s.in_exec = true;
         let replies = multi
             .queued
             .iter()
@@ -128,24 +132,30 @@ fn exec(s: &mut Session, _argv: &[&[u8]]) -> Reply {
                 super::run(s, *index, &argv)
             })
             .collect();
-        s.in_exec = false;
         Reply::Array(replies)
     })
 }
 
-/// The stripes `EXEC` must lock for `queued`, run from database `db`: the keys of each
-/// command, or every stripe if some command touches keys it does not name (`KEYS`, `FLUSHDB`,
-/// `SORT ... BY`), another database (`SELECT`, `MOVE`, `COPY`, `SWAPDB`), or is not known to
-/// stay off the keyspace.
-pub(crate) fn exec_scope(db: usize, queued: &[(usize, Vec<Vec<u8>>)]) -> LockScope {
-    let mut scope = LockScope::Keys(Vec::new());
+/// Adds to `scope` the stripes one command run from database `db` touches: its keys, or every
+/// stripe if it touches keys it does not name (`KEYS`, `FLUSHDB`, `SORT ... BY`), another
+/// database (`SELECT`, `MOVE`, `COPY`, `SWAPDB`), or is not known to stay off the keyspace.
+fn add_command(scope: &mut LockScope, db: usize, spec: &CommandSpec, argv: &[&[u8]]) {
+    if *scope == LockScope::All {
+        return;
+    }
+    match command_keys(spec, argv) {
+        Some(positions) => scope.add(db, positions.into_iter().filter_map(|i| argv.get(i).copied())),
+        None => *scope = LockScope::All,
+    }
+}
+
+/// The stripes `EXEC` locks for `queued`, run from database `db` (what queueing them adds up).
+#[cfg(test)]
+fn exec_scope(db: usize, queued: &[(usize, Vec<Vec<u8>>)]) -> LockScope {
+    let mut scope = LockScope::default();
     for (index, argv) in queued {
-        let spec = &table::COMMANDS[*index];
         let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        match command_keys(spec, &argv) {
-            Some(positions) => scope.add(db, positions.into_iter().filter_map(|i| argv.get(i).copied())),
-            None => return LockScope::All,
-        }
+        add_command(&mut scope, db, &super::table::COMMANDS[*index], &argv);
     }
     scope
 }
@@ -255,6 +265,22 @@ mod tests {
         assert_eq!(s.execute(&["UNWATCH"]), Reply::OK);
         other.execute(&["SET", "k", "x"]);
         assert_eq!(exec(&mut s, &[&["GET", "k"]]), Reply::Array(vec![Reply::Bulk(b"x".to_vec())]));
+    }
+
+    #[test]
+    fn a_watched_key_expiring_before_exec_fails_it() {
+        let clock = crate::ManualClock::new(1_000_000);
+        let engine = Engine::builder().clock(clock.clone()).build();
+        let mut s = Session::new(&engine);
+        s.execute(&["SET", "k", "v", "PX", "100"]);
+        assert_eq!(s.execute(&["WATCH", "k"]), Reply::OK);
+        clock.advance(std::time::Duration::from_millis(200));
+        assert_eq!(exec(&mut s, &[&["SET", "other", "x"]]), Reply::NullArray);
+        // Already expired when watched: not a change.
+        s.execute(&["SET", "k", "v", "PX", "100"]);
+        clock.advance(std::time::Duration::from_millis(200));
+        assert_eq!(s.execute(&["WATCH", "k"]), Reply::OK);
+        assert_eq!(exec(&mut s, &[&["SET", "other", "x"]]), Reply::Array(vec![Reply::OK]));
     }
 
     #[test]
