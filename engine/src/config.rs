@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use crate::command::args::{c_str, error_quoting};
 use crate::engine::{Engine, Inner};
 use crate::error::{Error, Result};
+use crate::evict::EvictionPolicy;
 use crate::glob::glob_match;
 
 /// A parameter registered by the embedder.
@@ -25,7 +26,7 @@ pub(crate) struct ExtraParams {
 }
 
 /// Names of the engine's own parameters, in `CONFIG GET *` order.
-const ENGINE_PARAMS: [&str; 22] = [
+const ENGINE_PARAMS: [&str; 25] = [
     "appendonly",
     "databases",
     "hash-max-listpack-entries",
@@ -38,6 +39,9 @@ const ENGINE_PARAMS: [&str; 22] = [
     "list-compress-depth",
     "list-max-listpack-size",
     "list-max-ziplist-size",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
     "notify-keyspace-events",
     "proto-max-bulk-len",
     "save",
@@ -99,6 +103,9 @@ impl Inner {
             "databases" => self.dbs.len().to_string(),
             "hz" => c.hz.load(Ordering::Relaxed).to_string(),
             "lfu-decay-time" => c.lfu_decay_time.load(Ordering::Relaxed).to_string(),
+            "maxmemory" => self.memory.limit().to_string(),
+            "maxmemory-policy" => self.eviction_policy().name().to_string(),
+            "maxmemory-samples" => self.samples.load(Ordering::Relaxed).to_string(),
             "lfu-log-factor" => c.lfu_log_factor.load(Ordering::Relaxed).to_string(),
             "proto-max-bulk-len" => c.proto_max_bulk_len.load(Ordering::Relaxed).to_string(),
             "set-max-intset-entries" => c.set_max_intset_entries.load(Ordering::Relaxed).to_string(),
@@ -144,6 +151,25 @@ impl Inner {
             "lfu-decay-time" => {
                 let n = parse_int(name, value, 0, i64::from(i32::MAX))? as u32;
                 Box::new(move |inner| inner.config.lfu_decay_time.store(n, Ordering::Relaxed))
+            }
+            "maxmemory" => {
+                let n =
+                    parse_memory(value).ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
+                Box::new(move |inner| inner.memory.set_limit(n))
+            }
+            "maxmemory-policy" => {
+                let policy = EvictionPolicy::parse(value).ok_or_else(|| {
+                    let names: Vec<&str> = EvictionPolicy::ALL.iter().map(|p| p.name()).collect();
+                    set_failed(
+                        name,
+                        &format!("argument(s) must be one of the following: {}", names.join(", ")),
+                    )
+                })?;
+                Box::new(move |inner| inner.set_eviction_policy(policy))
+            }
+            "maxmemory-samples" => {
+                let n = parse_int(name, value, 1, 64)? as u32;
+                Box::new(move |inner| inner.samples.store(n, Ordering::Relaxed))
             }
             "notify-keyspace-events" => {
                 let flags = crate::notify::NotifyFlags::parse(value).ok_or_else(|| {

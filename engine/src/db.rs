@@ -12,6 +12,8 @@
 use std::cell::{Cell, RefCell};
 
 use crate::engine::Inner;
+use crate::error::{Error, Result};
+use crate::evict::{EvictionPolicy, MAX_EVICTIONS_PER_WRITE, RemovalCause, Removals, ScoreContext};
 use crate::keyspace::access;
 use crate::keyspace::slot::{Kind, Slot};
 use crate::keyspace::stripe::Removed;
@@ -98,13 +100,17 @@ impl Inner {
         self.hasher.hash_one(key)
     }
 
-    /// Updates an entry's access metadata.
+    /// Updates an entry's access metadata: the access time (LRU), or the LFU counter under an
+    /// LFU policy (see `keyspace::access`).
     #[inline(always)]
     fn touch(&self, slot: &Slot) {
-        let (secs, tick) = self.coarse_secs_and_tick();
+        let (ms, tick) = self.coarse_ms_and_tick();
         let meta = slot.meta();
-        let next =
-            access::on_access(meta, access::secs_clock(secs), self.lfu_tuning(), tick, access::fast_random);
+        let next = if self.eviction_policy().is_lfu() {
+            access::on_access(meta, access::clock_secs(ms), self.lfu_tuning(), tick, access::fast_random)
+        } else {
+            access::lru_stamp(ms)
+        };
         if next != meta {
             slot.set_meta(next);
         }
@@ -112,7 +118,12 @@ impl Inner {
 
     /// Metadata for a new entry.
     pub(crate) fn new_meta(&self) -> u32 {
-        access::new_meta(access::secs_clock(self.coarse_secs()))
+        let ms = self.coarse_ms();
+        if self.eviction_policy().is_lfu() {
+            access::new_meta(access::clock_secs(ms))
+        } else {
+            access::lru_stamp(ms)
+        }
     }
 
     #[inline]
@@ -201,7 +212,24 @@ impl Inner {
             garbage: Vec::new(),
             ready: Vec::new(),
             events: Events::new(self),
+            removals: Removals::default(),
+            edited: None,
         }
+    }
+
+    /// [`Inner::write_set`] for a write that may grow memory (Redis's `denyoom` commands):
+    /// when memory is over `maxmemory`, first evicts under the policy (see
+    /// [`WriteSet::make_room`]), or fails with [`Error::OutOfMemory`] when nothing can go.
+    #[inline]
+    pub(crate) fn write_set_growing<'k>(
+        &self,
+        keys: impl IntoIterator<Item = (usize, &'k [u8])>,
+    ) -> Result<WriteSet<'_>> {
+        let mut set = self.write_set(keys);
+        if self.memory.over_limit() {
+            set.make_room()?;
+        }
+        Ok(set)
     }
 
     /// Read-locks the stripes of `keys`, in global order.
@@ -241,17 +269,28 @@ pub(crate) struct WriteSet<'e> {
     ready: Vec<(usize, Vec<u8>)>,
     /// Keyspace notifications, published after the locks are released (see `crate::notify`).
     events: Events,
+    /// Removals for the removal listener (recorded only when there is one).
+    removals: Removals,
+    /// The pending in-place edit, if any.
+    edited: Option<Edited>,
 }
 
 impl Drop for WriteSet<'_> {
     fn drop(&mut self) {
-        if self.ready.is_empty() && self.events.is_empty() {
+        self.settle();
+        let memory = &self.inner.memory;
+        match &mut self.guards {
+            Guards::One(_, _, stripe) => memory.report(stripe),
+            Guards::Many(guards) => guards.iter_mut().for_each(|(_, _, stripe)| memory.report(stripe)),
+        }
+        if self.ready.is_empty() && self.events.is_empty() && self.removals.is_empty() {
             return;
         }
         // Release the locks first: serving takes them again, and no subscriber's queue is
         // touched under a keyspace lock.
         drop(std::mem::replace(&mut self.guards, Guards::Many(Vec::new())));
         self.events.publish(self.inner);
+        self.removals.deliver(self.inner.listener.as_ref());
         if !self.ready.is_empty() {
             let ready = std::mem::take(&mut self.ready);
             self.inner.blocked.serve(ready);
@@ -263,11 +302,13 @@ impl<'e> WriteSet<'e> {
     /// The entry for `key` in `db`, whose stripe must be in the set. An expired entry is
     /// deleted here, so the entry is seen as absent.
     pub(crate) fn entry<'s>(&'s mut self, db: usize, key: &'s [u8]) -> EntryMut<'s> {
+        self.settle();
         let inner = self.inner;
         let hash = inner.hash(key);
         let stripe_index = inner.dbs[db].stripe_for(hash);
         let stripe = Self::locked(&mut self.guards, db, stripe_index);
         let ready = inner.blocked.any().then_some(&mut self.ready);
+        let removals = inner.listener.is_some().then_some(&mut self.removals);
         let mut entry = EntryMut {
             stripe,
             inner,
@@ -279,17 +320,117 @@ impl<'e> WriteSet<'e> {
             garbage: &mut self.garbage,
             ready,
             events: &mut self.events,
+            removals,
+            edited: &mut self.edited,
+            stripe_index,
         };
         entry.pos = entry.stripe.find(hash, key);
         if let Some(pos) = entry.pos {
             let slot = entry.stripe.slot(pos);
             if slot.expire_at_ms().is_some() && slot.is_expired(entry.now.ms()) {
-                entry.remove_at(pos);
+                entry.remove_at(pos, RemovalCause::Expired);
                 inner.stats.with_local(|shard| bump(&shard.expired_keys, 1));
                 entry.events.push(NotifyFlags::EXPIRED, "expired", db, key);
             }
         }
         entry
+    }
+
+    /// Evicts one key: the better candidate of the held stripes' and one other stripe's (in
+    /// the first held stripe's database three times in four, any database otherwise), whose
+    /// lock is taken only if free at once. Comparing with another stripe keeps the choice
+    /// close to a global one, and keeps a stripe that lost many keys at once (to make room
+    /// for a large value) from losing its recently used ones next. Returns false when no
+    /// candidate was found.
+    fn evict_best(&mut self, held: &[(usize, usize)], ctx: &ScoreContext) -> bool {
+        let inner = self.inner;
+        let mut random = access::fast_random;
+        // (score, keys in the stripe, which: held index or `usize::MAX` for the other, pos).
+        let mut best: Option<(u64, usize, usize, u32)> = None;
+        for (i, &(db, stripe_index)) in held.iter().enumerate() {
+            let stripe = Self::locked(&mut self.guards, db, stripe_index);
+            if let Some((pos, score)) = crate::evict::peek_victim(stripe, ctx, &mut random) {
+                let candidate = (score, stripe.len(), i, pos);
+                if best.is_none_or(|b| (candidate.0, candidate.1) > (b.0, b.1)) {
+                    best = Some(candidate);
+                }
+            }
+        }
+        let dbs = inner.dbs.len();
+        let r = random() as usize;
+        let db = if !r.is_multiple_of(4) { held[0].0 } else { (r >> 2) % dbs };
+        let index = (r >> 8) % inner.dbs[db].stripe_count();
+        let mut other =
+            if held.contains(&(db, index)) { None } else { inner.dbs[db].stripe(index).try_write() };
+        if let Some(stripe) = other.as_deref_mut()
+            && let Some((pos, score)) = crate::evict::peek_victim(stripe, ctx, &mut random)
+            && best.is_none_or(|b| (score, stripe.len()) > (b.0, b.1))
+        {
+            best = Some((score, stripe.len(), usize::MAX, pos));
+        }
+        let Some((_, _, which, pos)) = best else { return false };
+        let (db, stripe) = match (which, other.as_deref_mut()) {
+            (usize::MAX, Some(stripe)) => (db, stripe),
+            _ => {
+                let (db, stripe_index) = held[which];
+                (db, Self::locked(&mut self.guards, db, stripe_index))
+            }
+        };
+        evict_at(inner, stripe, db, pos, ctx.policy, &mut self.garbage, &mut self.events, &mut self.removals);
+        // Sampling may have given the other stripe its pool: account for it before unlocking.
+        if let Some(stripe) = other.as_deref_mut() {
+            inner.memory.report(stripe);
+        }
+        true
+    }
+
+    /// Accounts for the new size of an entry edited in place (see [`Edited`]).
+    #[inline]
+    fn settle(&mut self) {
+        if let Some(edited) = self.edited.take() {
+            Self::locked(&mut self.guards, edited.db, edited.stripe).resized(edited.pos, edited.before);
+        }
+    }
+
+    /// Evicts keys until the memory estimate is back under `maxmemory`, or
+    /// [`MAX_EVICTIONS_PER_WRITE`] keys went: first from the stripes this set holds, then, if
+    /// they have nothing the policy may evict, from other stripes whose lock is free at once
+    /// (`try_write`: never waiting while holding locks, so no deadlock). Fails with
+    /// [`Error::OutOfMemory`] under `noeviction`, or when nothing could be evicted.
+    #[cold]
+    pub(crate) fn make_room(&mut self) -> Result<()> {
+        let inner = self.inner;
+        let policy = inner.eviction_policy();
+        if policy == EvictionPolicy::NoEviction {
+            return Err(Error::OutOfMemory);
+        }
+        let ctx = ScoreContext {
+            policy,
+            now_ms: inner.cached_ms().max(self.now.ms()),
+            tuning: inner.lfu_tuning(),
+            samples: inner.samples.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        let held: Vec<(usize, usize)> = match &self.guards {
+            Guards::One(db, s, _) => vec![(*db, *s)],
+            Guards::Many(guards) => guards.iter().map(|(db, s, _)| (*db, *s)).collect(),
+        };
+        let mut evicted = 0;
+        while inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
+            if !self.evict_best(&held, &ctx) {
+                break;
+            }
+            evicted += 1;
+        }
+        if inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
+            evicted += inner.evict_elsewhere(
+                &ctx,
+                MAX_EVICTIONS_PER_WRITE - evicted,
+                &mut self.garbage,
+                &mut self.events,
+                &mut self.removals,
+            );
+        }
+        if evicted == 0 && inner.memory.over_limit() { Err(Error::OutOfMemory) } else { Ok(()) }
     }
 
     /// The locked stripe `stripe_index` of `db`, which must be in the set.
@@ -309,6 +450,7 @@ impl<'e> WriteSet<'e> {
 
     /// The stripe holding `key` in `db` (for `WATCH` bookkeeping), which must be in the set.
     pub(crate) fn stripe_of(&mut self, db: usize, key: &[u8]) -> &mut Stripe {
+        self.settle();
         let stripe_index = self.inner.dbs[db].stripe_for(self.inner.hash(key));
         Self::locked(&mut self.guards, db, stripe_index)
     }
@@ -404,6 +546,24 @@ pub(crate) struct EntryMut<'s> {
     ready: Option<&'s mut Vec<(usize, Vec<u8>)>>,
     /// The write set's keyspace notifications.
     events: &'s mut Events,
+    /// The write set's removals, when a removal listener wants them.
+    removals: Option<&'s mut Removals>,
+    /// The write set's pending in-place edit (see [`Edited`]).
+    edited: &'s mut Option<Edited>,
+    /// The stripe's place, to note edits.
+    stripe_index: usize,
+}
+
+/// An entry handed out for in-place edits (`value_mut`, `string_mut`): its place and its
+/// out-of-line size before, so that its new size is accounted once the edit is over, that
+/// is before the write set hands out another entry, changes this one otherwise, or reports
+/// its memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Edited {
+    db: usize,
+    stripe: usize,
+    pos: u32,
+    before: usize,
 }
 
 impl<'s> EntryMut<'s> {
@@ -453,11 +613,29 @@ impl EntryMut<'_> {
         }
     }
 
+    /// Accounts for the new size of a value edited in place (see `Stripe::resized`).
+    #[inline]
+    fn settle(&mut self) {
+        if let Some(edited) = self.edited.take() {
+            self.stripe.resized(edited.pos, edited.before);
+        }
+    }
+
+    /// Records a removal for the listener, if there is one.
+    #[inline]
+    fn removed(&mut self, cause: RemovalCause) {
+        if let Some(removals) = self.removals.as_deref_mut() {
+            removals.push(self.db, self.key, cause);
+        }
+    }
+
     /// Stores `value` under the key, creating it if needed, and applies `ttl`.
     pub(crate) fn put(&mut self, value: NewValue<'_>, ttl: Ttl) {
+        self.settle();
         self.mark_ready();
         match self.pos {
             Some(pos) => {
+                self.removed(RemovalCause::Replaced);
                 if let Some(old) = self.stripe.replace(pos, value) {
                     self.garbage.push(old);
                 }
@@ -502,9 +680,10 @@ impl EntryMut<'_> {
 
     /// Deletes the key. Returns whether it existed.
     pub(crate) fn delete(&mut self) -> bool {
+        self.settle();
         match self.pos {
             Some(pos) => {
-                self.remove_at(pos);
+                self.remove_at(pos, RemovalCause::Deleted);
                 true
             }
             None => false,
@@ -513,7 +692,9 @@ impl EntryMut<'_> {
 
     /// Removes the key and returns its contents.
     pub(crate) fn take(&mut self) -> Option<Taken> {
+        self.settle();
         let pos = self.pos?;
+        self.removed(RemovalCause::Deleted);
         let expire_at_ms = self.stripe.slot(pos).expire_at_ms();
         let raw = self.stripe.slot(pos).is_raw();
         let inline = match self.stripe.slot(pos).kind() {
@@ -541,7 +722,17 @@ impl EntryMut<'_> {
     /// A mutable string buffer for in-place edits; `None` if absent or not a string.
     pub(crate) fn string_mut(&mut self) -> Option<&mut Vec<u8>> {
         let pos = self.pos?;
+        self.note_edit(pos);
         self.stripe.string_mut(pos)
+    }
+
+    /// Notes that the entry at `pos` is about to be edited in place.
+    #[inline]
+    fn note_edit(&mut self, pos: u32) {
+        if self.edited.is_none() {
+            let before = self.stripe.object_size(pos);
+            *self.edited = Some(Edited { db: self.db, stripe: self.stripe_index, pos, before });
+        }
     }
 
     /// The value for in-place changes, when it lives out of line (every collection does; a
@@ -550,14 +741,102 @@ impl EntryMut<'_> {
         let pos = self.pos?;
         self.mark_ready();
         self.inner.touch(self.stripe.slot(pos));
+        self.note_edit(pos);
         self.stripe.object_value_mut(pos)
     }
 
-    fn remove_at(&mut self, pos: u32) {
+    fn remove_at(&mut self, pos: u32, cause: RemovalCause) {
+        self.settle();
+        self.removed(cause);
         let Removed { object } = self.stripe.remove(self.hash, pos);
         if let Some(object) = object {
             self.garbage.push(object.value);
         }
         self.pos = None;
+    }
+}
+
+/// Evicts one key from `stripe` (of database `db`) under `ctx`'s policy; returns false when
+/// the stripe has nothing the policy may evict.
+pub(crate) fn evict_one(
+    inner: &Inner,
+    stripe: &mut Stripe,
+    db: usize,
+    ctx: &ScoreContext,
+    garbage: &mut Vec<Value>,
+    events: &mut Events,
+    removals: &mut Removals,
+) -> bool {
+    match crate::evict::peek_victim(stripe, ctx, &mut access::fast_random) {
+        Some((pos, _)) => {
+            evict_at(inner, stripe, db, pos, ctx.policy, garbage, events, removals);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Evicts the entry at `pos` of `stripe` (of database `db`), a candidate from
+/// `evict::peek_victim`. The value goes to `garbage` (dropped after the locks), the `evicted`
+/// event and the removal are recorded, the count kept per policy, and the stripe's memory
+/// reported at once, so the next check sees it.
+#[expect(clippy::too_many_arguments, reason = "the write set's parts, borrowed separately")]
+fn evict_at(
+    inner: &Inner,
+    stripe: &mut Stripe,
+    db: usize,
+    pos: u32,
+    policy: EvictionPolicy,
+    garbage: &mut Vec<Value>,
+    events: &mut Events,
+    removals: &mut Removals,
+) {
+    crate::evict::take_victim(stripe, pos);
+    let key = stripe.key(pos);
+    events.push(NotifyFlags::EVICTED, "evicted", db, key);
+    if inner.listener.is_some() {
+        removals.push(db, key, RemovalCause::Evicted);
+    }
+    let hash = inner.hash(key);
+    if let Some(object) = stripe.remove(hash, pos).object {
+        garbage.push(object.value);
+    }
+    inner.evicted[policy.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    inner.memory.report_now(stripe);
+}
+
+impl Inner {
+    /// Evicts up to `budget` keys from stripes other than the caller's, taking only locks
+    /// that are free at once. Returns how many went.
+    #[cold]
+    fn evict_elsewhere(
+        &self,
+        ctx: &ScoreContext,
+        budget: usize,
+        garbage: &mut Vec<Value>,
+        events: &mut Events,
+        removals: &mut Removals,
+    ) -> usize {
+        let mut evicted = 0;
+        let dbs = self.dbs.len();
+        let stripes = self.dbs[0].stripe_count();
+        let total = dbs * stripes;
+        let start = access::fast_random() as usize;
+        // One key per stripe per pass, from a random starting point, so the need is spread;
+        // at most two passes.
+        for step in 0..2 * total {
+            if evicted >= budget || !self.memory.over_limit() {
+                break;
+            }
+            let at = (start + step) % total;
+            let (db, index) = (at / stripes, at % stripes);
+            // Raw `try_write`, bypassing `held`: a stripe this thread holds is locked, so
+            // it is skipped like any other busy stripe.
+            let Some(mut stripe) = self.dbs[db].stripe(index).try_write() else { continue };
+            if evict_one(self, &mut stripe, db, ctx, garbage, events, removals) {
+                evicted += 1;
+            }
+        }
+        evicted
     }
 }

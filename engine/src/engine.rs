@@ -1,6 +1,6 @@
 //! [`Engine`], its builder and its shared state.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::command::table::COMMANDS;
 use crate::config::ExtraParams;
 use crate::error::{Error, Result};
+use crate::evict::{EvictionPolicy, Listener, Removal};
 use crate::expire::ExpireCursor;
 use crate::keyspace::access::LfuTuning;
 use crate::keyspace::{KeyHasher, Keyspace};
+use crate::memory::MemoryAccounting;
 use crate::session::ClientRegistry;
 use crate::stats::StatsCounters;
 use crate::types::hash::HashLimits;
@@ -54,6 +56,10 @@ pub struct EngineBuilder {
     zset_limits: ZSetLimits,
     list: ListConfig,
     pubsub_limit: crate::pubsub::BufferLimit,
+    maxmemory: u64,
+    policy: EvictionPolicy,
+    samples: u32,
+    listener: Option<Listener>,
 }
 
 impl Default for EngineBuilder {
@@ -71,6 +77,10 @@ impl Default for EngineBuilder {
             zset_limits: ZSetLimits::DEFAULT,
             list: ListConfig::default(),
             pubsub_limit: crate::pubsub::BufferLimit::DEFAULT,
+            maxmemory: 0,
+            policy: EvictionPolicy::NoEviction,
+            samples: crate::evict::DEFAULT_SAMPLES,
+            listener: None,
         }
     }
 }
@@ -173,6 +183,59 @@ impl EngineBuilder {
         self
     }
 
+    /// Memory limit in bytes (Redis's `maxmemory`); default 0, no limit. Writes that may
+    /// grow memory past it evict keys under [`EngineBuilder::maxmemory_policy`], or fail with
+    /// [`Error::OutOfMemory`] under [`EvictionPolicy::NoEviction`]. Also settable at run time
+    /// with `CONFIG SET maxmemory`.
+    pub fn maxmemory(mut self, bytes: u64) -> Self {
+        self.maxmemory = bytes;
+        self
+    }
+
+    /// Which keys go when memory is full (Redis's `maxmemory-policy`); default
+    /// [`EvictionPolicy::NoEviction`].
+    pub fn maxmemory_policy(mut self, policy: EvictionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Keys sampled per eviction (Redis's `maxmemory-samples`); default 5, clamped to 1..=64.
+    /// More samples follow exact LRU/LFU more closely, at more work per eviction.
+    pub fn maxmemory_samples(mut self, samples: u32) -> Self {
+        self.samples = samples.clamp(1, 64);
+        self
+    }
+
+    /// A function called for every key that expires, is evicted, deleted, or has its value
+    /// replaced (see [`RemovalCause`]), with the database and the key.
+    ///
+    /// **Locking behaviour:** called on the thread that made the change, after the stripe
+    /// locks of the change are released (inside a transaction, while the transaction still
+    /// holds its stripes). The listener may read and write the engine from that thread, but
+    /// must not wait for another thread that uses the engine.
+    ///
+    /// ```
+    /// use memora_engine::{Engine, RemovalCause};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&seen);
+    /// let engine = Engine::builder()
+    ///     .removal_listener(move |removal| log.lock().unwrap().push((removal.key.to_vec(), removal.cause)))
+    ///     .build();
+    /// engine.set(b"k", b"1", Default::default()).unwrap();
+    /// engine.set(b"k", b"2", Default::default()).unwrap();
+    /// engine.del(&[b"k"]);
+    /// assert_eq!(
+    ///     *seen.lock().unwrap(),
+    ///     vec![(b"k".to_vec(), RemovalCause::Replaced), (b"k".to_vec(), RemovalCause::Deleted)]
+    /// );
+    /// ```
+    pub fn removal_listener(mut self, listener: impl Fn(&Removal<'_>) + Send + Sync + 'static) -> Self {
+        self.listener = Some(Listener(Arc::new(listener)));
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         let clock = Arc::clone(&self.clock);
@@ -180,7 +243,7 @@ impl EngineBuilder {
             dbs: (0..self.databases).map(|_| Keyspace::new(self.stripes)).collect(),
             hasher: KeyHasher::new(),
             clock_is_cheap: self.clock.is_cheap(),
-            cached_secs: AtomicU64::new(self.clock.coarse_now_ms() / 1000),
+            cached_ms: AtomicU64::new(self.clock.coarse_now_ms()),
             clock: self.clock,
             config: RuntimeConfig {
                 hz: AtomicU32::new(self.hz),
@@ -207,7 +270,13 @@ impl EngineBuilder {
             blocked: crate::blocking::Blocked::default(),
             pubsub: Arc::new(crate::pubsub::PubSub::new(Arc::clone(&clock), self.pubsub_limit)),
             notify_flags: std::sync::atomic::AtomicU32::new(0),
+            memory: MemoryAccounting::new(self.databases * self.stripes, 0, self.maxmemory),
+            policy: AtomicU8::new(self.policy.index() as u8),
+            samples: AtomicU32::new(self.samples),
+            evicted: Default::default(),
+            listener: self.listener,
         });
+        inner.refresh_fixed_memory();
         let engine = Engine { inner, db: 0 };
         if self.background_maintenance {
             engine.start_background_maintenance();
@@ -264,8 +333,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     /// `clock.is_cheap()`, read once.
     clock_is_cheap: bool,
-    /// The current Unix second for access bookkeeping (see [`Inner::coarse_secs`]).
-    cached_secs: AtomicU64,
+    /// The current Unix millisecond for access bookkeeping (see [`Inner::coarse_ms`]).
+    cached_ms: AtomicU64,
     pub(crate) config: RuntimeConfig,
     pub(crate) stats: StatsCounters,
     pub(crate) clients: ClientRegistry,
@@ -282,6 +351,16 @@ pub(crate) struct Inner {
     pub(crate) pubsub: Arc<crate::pubsub::PubSub>,
     /// `notify-keyspace-events` as `NotifyFlags` bits (0: off, the default).
     pub(crate) notify_flags: AtomicU32,
+    /// Used memory and `maxmemory` (see `crate::memory`).
+    pub(crate) memory: MemoryAccounting,
+    /// `maxmemory-policy`, as [`EvictionPolicy::index`].
+    policy: AtomicU8,
+    /// `maxmemory-samples`.
+    pub(crate) samples: AtomicU32,
+    /// Keys evicted, per policy in force at the time ([`EvictionPolicy::index`]).
+    pub(crate) evicted: [AtomicU64; 8],
+    /// The removal listener, if any.
+    pub(crate) listener: Option<Listener>,
 }
 
 impl Inner {
@@ -322,20 +401,21 @@ impl Inner {
         }
     }
 
-    /// Unix seconds for access bookkeeping (LRU/LFU metadata, client idle times), without a
-    /// clock read per call: a shared cached second, refreshed by every 256th call on each
-    /// thread, by each maintenance cycle and whenever a command reads the precise clock. A
-    /// thread resuming after a long pause with no maintenance running may stamp a few accesses
-    /// with the second of the last refresh. Cheap clocks (test clocks) are read every time.
+    /// Unix milliseconds for access bookkeeping (LRU/LFU metadata, client idle times),
+    /// without a clock read per call: a shared cached time, refreshed by every 256th call on
+    /// each thread, by each maintenance cycle and whenever a command reads the precise clock.
+    /// A thread resuming after a long pause with no maintenance running may stamp a few
+    /// accesses with the time of the last refresh. Cheap clocks (test clocks) are read every
+    /// time.
     #[inline]
-    pub(crate) fn coarse_secs(&self) -> u64 {
-        self.coarse_secs_and_tick().0
+    pub(crate) fn coarse_ms(&self) -> u64 {
+        self.coarse_ms_and_tick().0
     }
 
-    /// [`Inner::coarse_secs`] and this thread's access tick (a counter of calls, which access
+    /// [`Inner::coarse_ms`] and this thread's access tick (a counter of calls, which access
     /// sampling reuses).
     #[inline]
-    pub(crate) fn coarse_secs_and_tick(&self) -> (u64, u32) {
+    pub(crate) fn coarse_ms_and_tick(&self) -> (u64, u32) {
         use std::cell::Cell;
         const REFRESH_EVERY: u32 = 256;
         thread_local! {
@@ -346,34 +426,50 @@ impl Inner {
             t.set(tick.wrapping_add(1));
             tick
         });
-        let secs = if self.clock_is_cheap {
-            self.clock.coarse_now_ms() / 1000
+        let ms = if self.clock_is_cheap {
+            self.clock.coarse_now_ms()
         } else if tick.is_multiple_of(REFRESH_EVERY) {
             self.observe_time_ms(self.clock.coarse_now_ms())
         } else {
-            self.cached_secs.load(Ordering::Relaxed)
+            self.cached_ms.load(Ordering::Relaxed)
         };
-        (secs, tick)
+        (ms, tick)
     }
 
-    /// The cached second as it stands (see [`Inner::coarse_secs`]), without counting an
-    /// access: for bookkeeping that tolerates a second or two of staleness.
+    /// The cached time as it stands (see [`Inner::coarse_ms`]), without counting an access:
+    /// for bookkeeping that tolerates some staleness.
     #[inline]
-    pub(crate) fn cached_secs(&self) -> u64 {
+    pub(crate) fn cached_ms(&self) -> u64 {
         if self.clock_is_cheap {
-            return self.clock.coarse_now_ms() / 1000;
+            return self.clock.coarse_now_ms();
         }
-        self.cached_secs.load(Ordering::Relaxed)
+        self.cached_ms.load(Ordering::Relaxed)
     }
 
-    /// Records a clock reading in the cached second; returns the second.
+    /// Records a clock reading in the cached time; returns it.
     #[inline]
     pub(crate) fn observe_time_ms(&self, now_ms: u64) -> u64 {
-        let secs = now_ms / 1000;
-        if self.cached_secs.load(Ordering::Relaxed) != secs {
-            self.cached_secs.store(secs, Ordering::Relaxed);
+        if self.cached_ms.load(Ordering::Relaxed) < now_ms {
+            self.cached_ms.store(now_ms, Ordering::Relaxed);
         }
-        secs
+        now_ms
+    }
+
+    /// The `maxmemory-policy` in force.
+    #[inline]
+    pub(crate) fn eviction_policy(&self) -> EvictionPolicy {
+        EvictionPolicy::from_index(usize::from(self.policy.load(Ordering::Relaxed)))
+    }
+
+    /// Sets the `maxmemory-policy`.
+    pub(crate) fn set_eviction_policy(&self, policy: EvictionPolicy) {
+        self.policy.store(policy.index() as u8, Ordering::Relaxed);
+    }
+
+    /// Recomputes the bytes of fixed structures (stripe arrays, statistics blocks).
+    pub(crate) fn refresh_fixed_memory(&self) {
+        let fixed = self.stats.memory_bytes() + self.dbs.iter().map(Keyspace::fixed_bytes).sum::<usize>();
+        self.memory.set_fixed(fixed);
     }
 
     /// Largest string allowed.

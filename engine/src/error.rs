@@ -69,6 +69,10 @@ pub enum Error {
     /// A SETRANGE/GETRANGE-style offset is negative or too large.
     #[error("ERR offset is out of range")]
     OffsetOutOfRange,
+    /// A write that may grow memory was refused: memory is over `maxmemory` and the policy
+    /// (`noeviction`, or a `volatile-*` policy with no key to evict) frees nothing.
+    #[error("OOM command not allowed when used memory > 'maxmemory'.")]
+    OutOfMemory,
     /// A command's argument has a value outside the accepted set; the full Redis text.
     #[error("{0}")]
     Message(Cow<'static, str>),
@@ -84,6 +88,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::WrongType => "WRONGTYPE",
+            Error::OutOfMemory => "OOM",
             Error::Message(text) => match text.split_once(' ') {
                 Some(("READONLY", _)) => "READONLY",
                 Some(("OOM", _)) => "OOM",

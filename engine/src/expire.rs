@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::engine::Inner;
+use crate::evict::{RemovalCause, Removals};
 use crate::keyspace::access::fast_random;
 use crate::notify::{Events, NotifyFlags};
 use crate::stats::bump;
@@ -73,6 +74,7 @@ impl Inner {
         let mut deleted = 0u64;
         // Keyspace events, published once the stripe lock is released.
         let mut events = Events::new(self);
+        let mut removals = Removals::default();
         {
             let keyspace = &self.dbs[db];
             if keyspace.read(stripe_index).volatile_len() == 0 {
@@ -99,9 +101,11 @@ impl Inner {
                     if !remove && stripe.value(pos).has_field_expiry() {
                         // A hash with field TTLs: reclaim its expired fields, and the key with
                         // the last of them.
+                        let before = stripe.object_size(pos);
                         let (purged, empty) = stripe
                             .object_value_mut(pos)
                             .map_or((0, false), |value| value.purge_expired_fields(now_ms));
+                        stripe.resized(pos, before);
                         remove = empty;
                         if purged > 0 && !empty {
                             expired += 1;
@@ -116,6 +120,10 @@ impl Inner {
                     if remove {
                         if stripe.slot(pos).is_expired(now_ms) {
                             events.push(NotifyFlags::EXPIRED, "expired", db, stripe.key(pos));
+                        }
+                        if self.listener.is_some() {
+                            // The last field went: the key is gone because parts of it expired.
+                            removals.push(db, stripe.key(pos), RemovalCause::Expired);
                         }
                         let hash = self.hash(stripe.key(pos));
                         if let Some(object) = stripe.remove(hash, pos).object {
@@ -133,11 +141,13 @@ impl Inner {
                     break;
                 }
             }
+            self.memory.report(&mut stripe);
         }
         if deleted > 0 {
             self.stats.with_local(|shard| bump(&shard.expired_keys, deleted));
         }
         events.publish(self);
+        removals.deliver(self.listener.as_ref());
         drop(garbage);
         deleted
     }

@@ -156,7 +156,12 @@ impl Engine {
         event: Event<R>,
         f: impl FnOnce(Option<&mut Hash>, &Now<'_>) -> Result<R>,
     ) -> Result<R> {
-        let mut locked = self.inner.write_set([(self.db, key)]);
+        // Creating writes may grow memory (Redis's `denyoom` hash commands).
+        let mut locked = if create {
+            self.inner.write_set_growing([(self.db, key)])?
+        } else {
+            self.inner.write_set([(self.db, key)])
+        };
         let mut entry = locked.entry(self.db, key);
         change_hash(&mut entry, create, event, f)
     }

@@ -1,5 +1,7 @@
 //! `Engine::stats` and the `INFO` text built from it, in Redis's `field:value` format.
 
+use crate::evict::EvictionPolicy;
+use crate::memory::MemoryStats;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -52,6 +54,11 @@ impl Engine {
             })
             .collect();
         let (keyspace_hits, keyspace_misses, expired_keys, commands_processed) = counters.keyspace_totals();
+        let evicted_per_policy: Vec<(EvictionPolicy, u64)> = EvictionPolicy::ALL
+            .into_iter()
+            .map(|policy| (policy, inner.evicted[policy.index()].load(Ordering::Relaxed)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
         Stats {
             keyspace_hits,
             keyspace_misses,
@@ -63,22 +70,78 @@ impl Engine {
             blocked_clients: inner.blocked.count() as u64,
             total_watched_keys: watched_keys,
             uptime_secs: inner.started.elapsed().as_secs(),
+            evicted_keys: evicted_per_policy.iter().map(|(_, n)| n).sum(),
+            evicted_per_policy,
         }
     }
 
-    /// Bytes the keyspace's structures and out-of-line values take, approximately.
-    ///
-    /// Counts the fixed structures (stripe arrays, statistics shards) and, per stripe, its
-    /// pages, index and lists plus the contents of out-of-line values.
+    /// Bytes the engine holds (Redis's `used_memory`): keys, values, per-entry overhead and
+    /// the keyspace's structures, summed exactly stripe by stripe (each under its read lock,
+    /// briefly). See [`Engine::memory_stats`] for the parts.
     pub fn used_memory(&self) -> u64 {
-        let mut total = self.inner.stats.memory_bytes() as u64;
-        for keyspace in self.inner.dbs.iter() {
-            total += keyspace.fixed_bytes() as u64;
+        self.memory_stats().used
+    }
+
+    /// Memory figures: used, peak, overhead, dataset, ... (see [`MemoryStats`]).
+    ///
+    /// ```
+    /// use memora_engine::Engine;
+    ///
+    /// let engine = Engine::new();
+    /// let before = engine.memory_stats();
+    /// engine.set(b"k", vec![b'x'; 10_000], Default::default()).unwrap();
+    /// let after = engine.memory_stats();
+    /// assert!(after.used >= before.used + 10_000);
+    /// assert_eq!(after.keys, 1);
+    /// ```
+    pub fn memory_stats(&self) -> MemoryStats {
+        let inner = &self.inner;
+        inner.refresh_fixed_memory();
+        let fixed = inner.stats.memory_bytes() as u64
+            + inner.dbs.iter().map(|keyspace| keyspace.fixed_bytes() as u64).sum::<u64>();
+        let (mut tables, mut dataset, mut free, mut keys) = (0u64, 0u64, 0u64, 0u64);
+        for keyspace in inner.dbs.iter() {
             for i in 0..keyspace.stripe_count() {
-                total += keyspace.read(i).memory_bytes() as u64;
+                let stripe = keyspace.read(i);
+                tables += stripe.table_bytes() as u64;
+                dataset += stripe.dataset_bytes() as u64;
+                free += stripe.free_slot_bytes() as u64;
+                keys += stripe.len() as u64;
             }
         }
-        total
+        let used = fixed + tables + dataset;
+        MemoryStats {
+            used,
+            peak: inner.memory.peak().max(used),
+            fixed,
+            overhead: tables,
+            dataset,
+            free_slot_bytes: free,
+            keys,
+            maxmemory: inner.memory.limit(),
+        }
+    }
+
+    /// Bytes of database `db`'s tables beside its entries (indexes, slot lists).
+    pub(crate) fn keyspace_overhead(&self, db: usize) -> u64 {
+        let keyspace = &self.inner.dbs[db];
+        (0..keyspace.stripe_count()).map(|i| keyspace.read(i).table_bytes() as u64).sum::<u64>()
+            + keyspace.fixed_bytes() as u64
+    }
+
+    /// `MEMORY USAGE`: bytes the key takes (its slot, its share of the index, and what it
+    /// owns out of line), or `None` when it does not exist.
+    pub fn memory_usage(&self, key: impl AsRef<[u8]>) -> Option<u64> {
+        let key = key.as_ref();
+        let inner = &self.inner;
+        let hash = inner.hash(key);
+        let keyspace = &inner.dbs[self.db];
+        let stripe = keyspace.read(keyspace.stripe_for(hash));
+        let pos = stripe.find(hash, key)?;
+        if stripe.slot(pos).is_expired(inner.clock.now_ms()) {
+            return None;
+        }
+        Some(stripe.entry_bytes(pos) as u64)
     }
 
     /// The `INFO` text for `sections` (empty: the default set; `all`/`everything`: all).
@@ -127,13 +190,19 @@ impl Engine {
                 let _ = write!(
                     out,
                     "total_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\n\
-                     evicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+                     evicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
                     self.inner.clients.total_registered(),
                     stats.commands_processed,
                     stats.expired_keys,
+                    stats.evicted_keys,
                     stats.keyspace_hits,
                     stats.keyspace_misses
                 );
+                if !stats.evicted_per_policy.is_empty() {
+                    let per_policy: Vec<String> =
+                        stats.evicted_per_policy.iter().map(|(p, n)| format!("{}={n}", p.name())).collect();
+                    let _ = write!(out, "evicted_per_policy:{}\r\n", per_policy.join(","));
+                }
                 self.render_pubsub_stats(out);
             }
             "replication" => out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
@@ -203,13 +272,40 @@ impl Engine {
     }
 
     fn render_memory(&self, out: &mut String) {
-        let used = self.used_memory();
+        let m = self.memory_stats();
+        let percent =
+            |part: u64, whole: u64| if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 };
         out.push_str("# Memory\r\n");
-        let _ = write!(out, "used_memory:{used}\r\nused_memory_human:{}\r\n", human_bytes(used));
-        if let Some(rss) = rss_bytes() {
+        let _ = write!(out, "used_memory:{}\r\nused_memory_human:{}\r\n", m.used, human_bytes(m.used));
+        let rss = rss_bytes();
+        if let Some(rss) = rss {
             let _ = write!(out, "used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n", human_bytes(rss));
         }
-        out.push_str("mem_allocator:libc\r\n");
+        let _ = write!(
+            out,
+            "used_memory_peak:{}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\n\
+             used_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{}\r\n\
+             used_memory_dataset_perc:{:.2}%\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n",
+            m.peak,
+            human_bytes(m.peak),
+            percent(m.used, m.peak),
+            m.fixed + m.overhead,
+            m.fixed,
+            m.dataset,
+            percent(m.dataset, m.used.saturating_sub(m.fixed)),
+            m.maxmemory,
+            human_bytes(m.maxmemory),
+            self.inner.eviction_policy().name(),
+        );
+        if let Some(rss) = rss {
+            let ratio = if m.used == 0 { 0.0 } else { rss as f64 / m.used as f64 };
+            let _ = write!(
+                out,
+                "mem_fragmentation_ratio:{ratio:.2}\r\nmem_fragmentation_bytes:{}\r\n",
+                rss as i64 - m.used as i64
+            );
+        }
+        let _ = write!(out, "mem_keyspace_free_slots_bytes:{}\r\nmem_allocator:libc\r\n", m.free_slot_bytes);
     }
 }
 
@@ -226,7 +322,7 @@ pub(crate) fn human_bytes(n: u64) -> String {
 }
 
 /// Resident set size of this process, where the OS tells (Linux: `/proc/self/statm`).
-fn rss_bytes() -> Option<u64> {
+pub(crate) fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::db::{Lookup, Ttl};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::evict::{Removal, RemovalCause};
 use crate::glob::glob_match;
 use crate::keyspace::Stripe;
 use crate::keyspace::access::{self, fast_random};
@@ -232,7 +233,7 @@ impl Engine {
         if src == dst && dst_db == self.db {
             return Err(Error::SameObject);
         }
-        let mut set = self.inner.write_set([(self.db, src), (dst_db, dst)]);
+        let mut set = self.inner.write_set_growing([(self.db, src), (dst_db, dst)])?;
         let source = set.entry(self.db, src);
         let Some(value) = source.value().map(|v| v.to_owned_value()) else { return Ok(false) };
         let expire = source.expire_at_ms();
@@ -404,20 +405,40 @@ impl Engine {
             .read(self.db, key.as_ref(), Lookup::QUIET, |found| found.map(|f| f.value.encoding(f.raw())))
     }
 
-    /// `OBJECT FREQ`: the LFU counter, with idle decay applied.
-    pub fn object_freq(&self, key: impl AsRef<[u8]>) -> Option<u8> {
+    /// `OBJECT FREQ`: the LFU counter, with idle decay applied; `None` for a missing key. As
+    /// in Redis, only tracked under an LFU `maxmemory-policy`: otherwise an error.
+    pub fn object_freq(&self, key: impl AsRef<[u8]>) -> Result<Option<u8>> {
         let now_secs = access::clock_secs(self.inner.clock.coarse_now_ms());
         let tuning = self.inner.lfu_tuning();
-        self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |f| {
+        let lfu = self.inner.eviction_policy().is_lfu();
+        let freq = self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |f| {
             f.map(|f| access::frequency(f.meta(), now_secs, tuning))
-        })
+        });
+        match freq {
+            Some(_) if !lfu => Err(Error::msg(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note \
+                 that when switching between policies at runtime LRU and LFU data will take some time \
+                 to adjust.",
+            )),
+            freq => Ok(freq),
+        }
     }
 
-    /// `OBJECT IDLETIME`: seconds since the key was last read or written.
-    pub fn object_idletime(&self, key: impl AsRef<[u8]>) -> Option<u32> {
-        let now_secs = access::clock_secs(self.inner.clock.coarse_now_ms());
-        self.inner
-            .read(self.db, key.as_ref(), Lookup::QUIET, |f| f.map(|f| access::idle_secs(f.meta(), now_secs)))
+    /// `OBJECT IDLETIME`: seconds since the key was last read or written; `None` for a
+    /// missing key. As in Redis, not tracked under an LFU `maxmemory-policy`: an error then.
+    pub fn object_idletime(&self, key: impl AsRef<[u8]>) -> Result<Option<u64>> {
+        let now_ms = self.inner.clock.coarse_now_ms();
+        let lfu = self.inner.eviction_policy().is_lfu();
+        let idle = self.inner.read(self.db, key.as_ref(), Lookup::QUIET, |f| {
+            f.map(|f| access::lru_idle_ms(f.meta(), now_ms) / 1000)
+        });
+        match idle {
+            Some(_) if lfu => Err(Error::msg(
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when \
+                 switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            )),
+            idle => Ok(idle),
+        }
     }
 }
 
@@ -434,11 +455,26 @@ fn lock_all(keyspace: &crate::keyspace::Keyspace) -> Vec<crate::keyspace::Stripe
 
 impl crate::engine::Inner {
     /// Empties database `db` atomically; the old contents are freed after the locks go.
+    /// A removal listener hears every key as deleted.
     pub(crate) fn flush(&self, db: usize) {
         let old: Vec<Stripe> = {
             let mut guards = lock_all(&self.dbs[db]);
-            guards.iter_mut().map(|g| g.clear()).collect()
+            guards
+                .iter_mut()
+                .map(|g| {
+                    let old = g.clear();
+                    self.memory.report_now(g);
+                    old
+                })
+                .collect()
         };
+        if let Some(listener) = &self.listener {
+            for stripe in &old {
+                for pos in stripe.occupied_from(0) {
+                    (listener.0)(&Removal { db, key: stripe.key(pos), cause: RemovalCause::Deleted });
+                }
+            }
+        }
         drop(old);
     }
 }

@@ -198,7 +198,7 @@ impl Engine {
             None => Ok(SortOutcome::Elements(self.sort_output(selected, &options.get))),
             Some(destination) => {
                 let values = self.sort_output(selected, &options.get);
-                Ok(SortOutcome::Stored(self.store_list(destination, values)))
+                Ok(SortOutcome::Stored(self.store_list(destination, values)?))
             }
         }
     }
@@ -259,15 +259,15 @@ impl Engine {
 
     /// Stores `values` as the list at `destination` (missing values as empty strings),
     /// replacing it and its expiry, or deletes it when there are none. Returns the length.
-    fn store_list(&self, destination: &[u8], values: Vec<Option<Vec<u8>>>) -> usize {
+    fn store_list(&self, destination: &[u8], values: Vec<Option<Vec<u8>>>) -> Result<usize> {
         let config = self.inner.list_config();
-        let mut locked = self.inner.write_set([(self.db, destination)]);
+        let mut locked = self.inner.write_set_growing([(self.db, destination)])?;
         let mut entry = locked.entry(self.db, destination);
         if values.is_empty() {
             if entry.delete() {
                 entry.notify(NotifyFlags::GENERIC, "del");
             }
-            return 0;
+            return Ok(0);
         }
         let mut list = List::new();
         for value in &values {
@@ -275,7 +275,7 @@ impl Engine {
         }
         entry.put(NewValue::Owned(Value::List(Box::new(list))), Ttl::Clear);
         entry.notify(NotifyFlags::LIST, "sortstore");
-        values.len()
+        Ok(values.len())
     }
 }
 

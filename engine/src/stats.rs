@@ -264,6 +264,11 @@ pub struct Stats {
     pub total_watched_keys: u64,
     /// Seconds since the engine was built.
     pub uptime_secs: u64,
+    /// Keys evicted to stay under `maxmemory`, or not admitted.
+    pub evicted_keys: u64,
+    /// Keys evicted under each policy (the one in force at the time), for policies that
+    /// evicted at least one.
+    pub evicted_per_policy: Vec<(crate::EvictionPolicy, u64)>,
 }
 
 /// Key counts of one database in a [`Stats`] snapshot.

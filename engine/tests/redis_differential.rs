@@ -722,18 +722,11 @@ const NEWER_THAN_7_0: &[(&str, &str, &str)] = &[
 
 /// Mismatches that are known and explained: (scenario, line, reason). They are reported, not
 /// failed; a listed line that matches again is reported as stale, so the entry can go.
-const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
-    (
-        "object",
-        "OBJECT REFCOUNT shared",
-        "intended: values are never shared; Redis shares the integers 0..9999 (refcount INT_MAX)",
-    ),
-    (
-        "object",
-        "OBJECT FREQ s",
-        "intended: LFU counters are always kept; Redis answers FREQ only under an LFU maxmemory-policy",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[(
+    "object",
+    "OBJECT REFCOUNT shared",
+    "intended: values are never shared; Redis shares the integers 0..9999 (refcount INT_MAX)",
+)];
 
 /// The hand-written scenarios (`tests/data/redis_differential_scenarios.txt`, whose header
 /// describes the format), then the generated ones for the commands a server of `version` has.

@@ -81,7 +81,8 @@ fn categories(spec: &CommandSpec) -> Vec<Reply> {
             push("@list");
         }
         "generic" => push("@keyspace"),
-        "server" if data => push("@keyspace"),
+        // MEMORY USAGE reads a key but is filed under `server` alone.
+        "server" if data && !spec.name.starts_with("memory|") => push("@keyspace"),
         "connection" => push("@connection"),
         "pubsub" if spec.flags.contains(CommandFlags::PUBSUB) => push("@pubsub"),
         _ if command_family => push("@connection"),

@@ -241,16 +241,92 @@ pub(super) fn object_encoding(s: &mut Session, argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn object_freq(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    s.engine_db().object_freq(argv[2]).map_or(Reply::Null, |freq| Reply::Integer(i64::from(freq)))
+    match s.engine_db().object_freq(argv[2]) {
+        Ok(freq) => freq.map_or(Reply::Null, |freq| Reply::Integer(i64::from(freq))),
+        Err(error) => Reply::from(error),
+    }
 }
 
 pub(super) fn object_idletime(s: &mut Session, argv: &[&[u8]]) -> Reply {
-    s.engine_db().object_idletime(argv[2]).map_or(Reply::Null, |idle| Reply::Integer(i64::from(idle)))
+    match s.engine_db().object_idletime(argv[2]) {
+        Ok(idle) => idle.map_or(Reply::Null, |idle| Reply::Integer(idle as i64)),
+        Err(error) => Reply::from(error),
+    }
 }
 
 pub(super) fn object_refcount(s: &mut Session, argv: &[&[u8]]) -> Reply {
     // Values are never shared between keys here, so every live value has one reference.
     s.engine_db().key_type(argv[2]).map_or(Reply::Null, |_| Reply::Integer(1))
+}
+
+pub(super) fn memory_usage(s: &mut Session, argv: &[&[u8]]) -> Reply {
+    // `SAMPLES count` is accepted as Redis takes it; every byte is counted exactly here.
+    let mut args = super::args::Args::new(argv, 3);
+    while let Some(arg) = args.next() {
+        if !super::args::is(arg, "SAMPLES") {
+            return Reply::from(Error::Syntax);
+        }
+        match args.int() {
+            Ok(n) if n >= 0 => {}
+            Ok(_) => return Reply::from(Error::Syntax),
+            Err(error) => return Reply::from(error),
+        }
+    }
+    s.engine_db().memory_usage(argv[2]).map_or(Reply::Null, |bytes| Reply::Integer(bytes as i64))
+}
+
+pub(super) fn memory_stats(s: &mut Session, _argv: &[&[u8]]) -> Reply {
+    let engine = s.engine_db();
+    let m = engine.memory_stats();
+    let stats = engine.stats();
+    let int = |n: u64| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    let percent = |part: u64, whole: u64| {
+        Reply::Double(if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 })
+    };
+    let mut fields = vec![
+        ("peak.allocated", int(m.peak)),
+        ("total.allocated", int(m.used)),
+        ("startup.allocated", int(m.fixed)),
+        ("overhead.total", int(m.fixed + m.overhead)),
+    ];
+    let mut out: Vec<(Reply, Reply)> = fields.drain(..).map(|(k, v)| (Reply::bulk(k), v)).collect();
+    for db in &stats.keyspace {
+        out.push((
+            Reply::bulk(format!("db.{}", db.db)),
+            Reply::Map(vec![
+                (Reply::bulk("overhead.hashtable.main"), int(engine.keyspace_overhead(db.db))),
+                (Reply::bulk("overhead.hashtable.expires"), Reply::Integer(0)),
+            ]),
+        ));
+    }
+    let per_key = (m.used - m.fixed).checked_div(m.keys).unwrap_or(0);
+    out.extend([
+        (Reply::bulk("keys.count"), int(m.keys)),
+        (Reply::bulk("keys.bytes-per-key"), int(per_key)),
+        (Reply::bulk("dataset.bytes"), int(m.dataset)),
+        (Reply::bulk("dataset.percentage"), percent(m.dataset, m.used.saturating_sub(m.fixed))),
+        (Reply::bulk("peak.percentage"), percent(m.used, m.peak)),
+        (Reply::bulk("keyspace.free-slots.bytes"), int(m.free_slot_bytes)),
+    ]);
+    if let Some(rss) = crate::info::rss_bytes() {
+        let ratio = if m.used == 0 { 0.0 } else { rss as f64 / m.used as f64 };
+        out.push((Reply::bulk("fragmentation"), Reply::Double(ratio)));
+        out.push((Reply::bulk("fragmentation.bytes"), Reply::Integer(rss as i64 - m.used as i64)));
+    }
+    Reply::Map(out)
+}
+
+pub(super) fn memory_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {
+    super::introspection::help_reply(
+        "MEMORY",
+        &[
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Every byte is counted",
+            "    (SAMPLES is accepted and has no effect).",
+        ],
+    )
 }
 
 pub(super) fn object_help(_s: &mut Session, _argv: &[&[u8]]) -> Reply {

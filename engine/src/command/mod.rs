@@ -289,7 +289,7 @@ fn run_spec(session: &mut Session, index: usize, spec: &CommandSpec, argv: &[&[u
     }
     if let Some(client) = &session.client {
         client.last_command.store(index + 1, std::sync::atomic::Ordering::Relaxed);
-        client.last_active_ms.store(inner.cached_secs() * 1000, std::sync::atomic::Ordering::Relaxed);
+        client.last_active_ms.store(inner.cached_ms(), std::sync::atomic::Ordering::Relaxed);
     }
     reply
 }

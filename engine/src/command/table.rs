@@ -109,8 +109,9 @@ impl CommandSpec {
     }
 }
 
-const UPPER_CONTAINERS: [(&str, &str); 5] = [
+const UPPER_CONTAINERS: [(&str, &str); 6] = [
     ("config", "CONFIG"),
+    ("memory", "MEMORY"),
     ("client", "CLIENT"),
     ("object", "OBJECT"),
     ("command", "COMMAND"),
@@ -228,6 +229,10 @@ static CORE: &[CommandSpec] = &[
     cmd!("scan", -2, R, NOKEYS, "generic", "2.8.0", "Iterates over the key names in the database.", keys::scan),
     cmd!("randomkey", 1, R, NOKEYS, "generic", "1.0.0", "Returns a random key name from the database.", keys::randomkey),
     cmd!("touch", -2, R.union(F), ALLKEYS, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", keys::touch),
+    cmd!("memory", -2, CT, NOKEYS, "server", "4.0.0", "A container for memory diagnostics commands.", introspection::container),
+    cmd!("memory|help", 2, LD.union(ST), NOKEYS, "server", "4.0.0", "Returns helpful text about the different subcommands.", keys::memory_help),
+    cmd!("memory|stats", 2, CommandFlags::empty(), NOKEYS, "server", "4.0.0", "Returns details about memory usage.", keys::memory_stats),
+    cmd!("memory|usage", -3, R, k(2, 2, 1), "server", "4.0.0", "Estimates the memory usage of a key.", keys::memory_usage),
     cmd!("object", -2, CT, NOKEYS, "generic", "2.2.3", "A container for object introspection commands.", introspection::container),
     cmd!("object|encoding", 3, R, k(2, 2, 1), "generic", "2.2.3", "Returns the internal encoding of a Redis object.", keys::object_encoding),
     cmd!("object|freq", 3, R, k(2, 2, 1), "generic", "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", keys::object_freq),

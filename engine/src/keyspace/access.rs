@@ -1,12 +1,38 @@
-//! Access metadata: one `u32` per entry serving both LRU and LFU.
+//! Access metadata: one `u32` per entry, read according to the eviction policy, as Redis
+//! reads its 24-bit `lru` field.
+//!
+//! Under an LFU policy (`allkeys-lfu`, `volatile-lfu`):
 //!
 //! ```text
-//! bits 31..8: access time, Unix seconds modulo 2^24 (wraps every ~194 days, as Redis's LRU clock)
+//! bits 31..8: access time, Unix seconds modulo 2^24 (wraps every ~194 days)
 //! bits  7..0: LFU counter, logarithmic (Redis's `lfu-log-factor`), decayed by idle minutes
 //!             (`lfu-decay-time`) when read or bumped
 //! ```
 //!
 //! One timestamp serves both: Redis's LFU "last decrement time" is reset on every access too.
+//!
+//! Under every other policy, the whole word is the access time in units of [`LRU_UNIT_MS`]
+//! (modulo 2^32: wraps every ~199 days, about Redis's 194). That is 250 times finer than
+//! Redis's one-second LRU clock, so sampled LRU can tell apart accesses a few milliseconds
+//! apart, which matters for caches whose keys stay resident for seconds, not hours.
+//!
+//! As in Redis, switching between an LFU and a non-LFU policy at run time reinterprets the
+//! word: keys read as oddly old or new until they are next accessed.
+
+/// Milliseconds per unit of the LRU access time.
+pub(crate) const LRU_UNIT_MS: u64 = 4;
+
+/// The LRU access time of `now_ms`, as stored.
+#[inline]
+pub(crate) fn lru_stamp(now_ms: u64) -> u32 {
+    (now_ms / LRU_UNIT_MS) as u32
+}
+
+/// Milliseconds since the LRU access time `meta` at `now_ms`, taking the wrap into account.
+#[inline]
+pub(crate) fn lru_idle_ms(meta: u32, now_ms: u64) -> u64 {
+    u64::from(lru_stamp(now_ms).wrapping_sub(meta)) * LRU_UNIT_MS
+}
 
 /// Counter of a new key (Redis's `LFU_INIT_VAL`), so new keys are not evicted at once.
 pub(crate) const LFU_INIT: u8 = 5;
@@ -140,6 +166,15 @@ mod tests {
     use super::*;
 
     const TUNING: LfuTuning = LfuTuning { log_factor: 10, decay_minutes: 1 };
+
+    #[test]
+    fn lru_idle_time_has_millisecond_units_and_wraps() {
+        let meta = lru_stamp(1_000_000);
+        assert_eq!(lru_idle_ms(meta, 1_000_000), 0);
+        assert_eq!(lru_idle_ms(meta, 1_000_403), 400);
+        let near_wrap = u64::from(u32::MAX) * LRU_UNIT_MS;
+        assert_eq!(lru_idle_ms(lru_stamp(near_wrap), near_wrap + 8 * LRU_UNIT_MS), 8 * LRU_UNIT_MS);
+    }
 
     #[test]
     fn idle_time_wraps() {

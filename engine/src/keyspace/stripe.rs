@@ -48,6 +48,13 @@ pub(crate) struct Stripe {
     expires: usize,
     /// Keys sessions `WATCH` here (`None` while nobody does, the usual case).
     watchers: Option<Box<Watchers>>,
+    /// Bytes the objects own (out-of-line keys, and values' heap bytes), kept up to date by
+    /// every change made through the stripe and by [`Stripe::resized`] after in-place edits.
+    object_bytes: usize,
+    /// [`Stripe::live_bytes`] as last reported to the engine-wide estimate (`crate::memory`).
+    reported_bytes: usize,
+    /// Eviction candidates kept between evictions (`None` until the first eviction).
+    pool: Option<Box<crate::evict::Pool>>,
 }
 
 impl Drop for Stripe {
@@ -156,6 +163,7 @@ impl Stripe {
         let slot = &mut self.pages[pos as usize / PAGE_SLOTS][pos as usize % PAGE_SLOTS];
         slot.occupy(&mut self.objects, key, value);
         slot.set_meta(meta);
+        self.object_bytes += self.object_size(pos);
         self.set_expire(pos, expire_at_ms);
         let (pages, objects) = (&self.pages, &self.objects);
         self.index.insert(hash, pos, |p| {
@@ -168,8 +176,90 @@ impl Stripe {
     /// Replaces the value at `pos`, keeping its expiry. Returns the old out-of-line value.
     pub(crate) fn replace(&mut self, pos: u32, value: NewValue<'_>) -> Option<Value> {
         self.changed(pos);
+        let before = self.object_size(pos);
         let pos_usize = pos as usize;
-        self.pages[pos_usize / PAGE_SLOTS][pos_usize % PAGE_SLOTS].replace_value(&mut self.objects, value)
+        let old = self.pages[pos_usize / PAGE_SLOTS][pos_usize % PAGE_SLOTS]
+            .replace_value(&mut self.objects, value);
+        self.resized(pos, before);
+        old
+    }
+
+    /// Bytes the entry at `pos` owns out of line: its key when long, and its value when it
+    /// is an object (the value's heap bytes). 0 for an entry held wholly in its slot.
+    #[inline]
+    pub(crate) fn object_size(&self, pos: u32) -> usize {
+        match self.slot(pos).object_index().and_then(|i| self.objects.get(i)) {
+            Some(object) => object.key.as_ref().map_or(0, |k| k.len()) + object.value.heap_bytes(),
+            None => 0,
+        }
+    }
+
+    /// The entry at `pos` was edited in place (through [`Stripe::string_mut`] or
+    /// [`Stripe::object_value_mut`]) from an out-of-line size of `before` bytes: accounts
+    /// for the difference.
+    #[inline]
+    pub(crate) fn resized(&mut self, pos: u32, before: usize) {
+        let after = self.object_size(pos);
+        self.object_bytes = self.object_bytes + after - before;
+    }
+
+    /// Bytes this stripe holds for its entries, exactly, in O(1): occupied slots, the index,
+    /// side lists, the object table, and the objects' contents. Free slots are not counted
+    /// (see `crate::memory`).
+    #[inline]
+    pub(crate) fn live_bytes(&self) -> usize {
+        self.len() * std::mem::size_of::<Slot>() + self.table_bytes() + self.object_bytes
+    }
+
+    /// Bytes of the tables beside the entries: index, page list, free and volatile lists,
+    /// object table, eviction pool.
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.index.allocation_size()
+            + self.pages.capacity() * std::mem::size_of::<Page>()
+            + (self.free.capacity() + self.volatile.capacity()) * 4
+            + self.objects.capacity() * (std::mem::size_of::<Object>() + 8)
+            + self.pool.as_ref().map_or(0, |_| std::mem::size_of::<crate::evict::Pool>())
+    }
+
+    /// Bytes the entry at `pos` costs: its slot, its share of a full index (one 64-byte bucket
+    /// per 12 positions, at up to 7/8 load), and, when it has an object, the object table's
+    /// entry and the object's contents.
+    pub(crate) fn entry_bytes(&self, pos: u32) -> usize {
+        let object = match self.slot(pos).object_index() {
+            Some(_) => std::mem::size_of::<Object>() + 8 + self.object_size(pos),
+            None => 0,
+        };
+        std::mem::size_of::<Slot>() + 64 * 8 / (12 * 7) + object
+    }
+
+    /// Bytes of entries: occupied slots and their objects' contents.
+    pub(crate) fn dataset_bytes(&self) -> usize {
+        self.len() * std::mem::size_of::<Slot>() + self.object_bytes
+    }
+
+    /// Bytes of free slots (allocated, kept for reuse, not counted as live).
+    pub(crate) fn free_slot_bytes(&self) -> usize {
+        (self.capacity() as usize - self.len()) * std::mem::size_of::<Slot>()
+    }
+
+    /// The live bytes last reported (see `crate::memory`).
+    pub(crate) fn reported_bytes(&self) -> usize {
+        self.reported_bytes
+    }
+
+    /// Records a report of `bytes`.
+    pub(crate) fn set_reported_bytes(&mut self, bytes: usize) {
+        self.reported_bytes = bytes;
+    }
+
+    /// The eviction pool, if one was made.
+    pub(crate) fn pool(&self) -> Option<&crate::evict::Pool> {
+        self.pool.as_deref()
+    }
+
+    /// The eviction pool, created on first use.
+    pub(crate) fn pool_mut(&mut self) -> &mut crate::evict::Pool {
+        self.pool.get_or_insert_with(Default::default)
     }
 
     /// A mutable string buffer for the value at `pos` (see `Slot::string_mut`).
@@ -226,6 +316,7 @@ impl Stripe {
         if self.slot(pos).expire_at_ms().is_some() {
             self.expires -= 1;
         }
+        self.object_bytes -= self.object_size(pos);
         let object = {
             let pos = pos as usize;
             self.pages[pos / PAGE_SLOTS][pos % PAGE_SLOTS].vacate(&mut self.objects)
@@ -240,6 +331,9 @@ impl Stripe {
         let watchers = self.watchers.take();
         let old = std::mem::take(self);
         self.watchers = watchers;
+        // The engine-wide estimate still holds the old contents' report: keep it here, so the
+        // next report takes it out.
+        self.reported_bytes = old.reported_bytes;
         self.touch_watched_keys_of(&old);
         old
     }
@@ -325,27 +419,6 @@ impl Stripe {
         // Push in reverse so the lowest position is reused first: keeps pages filled in order.
         self.free.extend((base + 1..base + PAGE_SLOTS as u32).rev());
         base
-    }
-
-    /// Bytes this stripe holds: its structures plus the contents of its objects.
-    pub(crate) fn memory_bytes(&self) -> usize {
-        let objects: usize = self
-            .objects
-            .iter()
-            .map(|(_, object)| object.key.as_ref().map_or(0, |k| k.len()) + object.value.heap_bytes())
-            .sum();
-        self.overhead_bytes() + objects
-    }
-
-    /// Bytes of heap this stripe's own structures take (pages, index, lists), not counting
-    /// objects' contents. Used by memory reporting.
-    pub(crate) fn overhead_bytes(&self) -> usize {
-        self.pages.capacity() * std::mem::size_of::<Page>()
-            + self.pages.len() * std::mem::size_of::<[Slot; PAGE_SLOTS]>()
-            + self.index.allocation_size()
-            + self.free.capacity() * 4
-            + self.volatile.capacity() * 4
-            + self.objects.capacity() * (std::mem::size_of::<Object>() + 8)
     }
 }
 

@@ -1,0 +1,200 @@
+//! Memory accounting: what the engine holds, kept up to date on the write path.
+//!
+//! Every stripe knows its own live bytes exactly and in O(1) ([`Stripe::live_bytes`]): its
+//! occupied slots, its index and side lists, and the contents of its out-of-line keys and
+//! values, whose sizes each value type keeps incrementally. Free slots (left by deletions and
+//! reused by the next inserts into the stripe) are not counted, as an allocator does not count
+//! freed memory; see [`MemoryStats::free_slot_bytes`].
+//!
+//! The engine-wide figure the write path compares with `maxmemory` must not cost a sum over
+//! every stripe, nor a contended atomic per write. So each stripe *reports* its change to one
+//! shared counter only once the change since its last report reaches a *granule*:
+//! `maxmemory / (64 × stripes)`, between 64 bytes and 64 KiB. The shared estimate is then
+//! within one granule per active stripe of the truth, under 1/64 of `maxmemory` even with
+//! every stripe of every database active. The exact figure ([`crate::Engine::used_memory`])
+//! sums the stripes under their read locks.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+
+use crate::keyspace::Stripe;
+
+/// Smallest and largest report granule, in bytes.
+const GRANULE_MIN: u64 = 64;
+const GRANULE_MAX: u64 = 64 * 1024;
+
+/// The engine-wide memory figures. See the module docs.
+#[derive(Debug)]
+pub(crate) struct MemoryAccounting {
+    /// Sum of the stripes' last reports.
+    reported: AtomicI64,
+    /// Bytes of fixed structures (stripe arrays, statistics blocks), refreshed now and then.
+    fixed: AtomicU64,
+    /// Highest estimate seen (`used_memory_peak`).
+    peak: AtomicU64,
+    /// `maxmemory` (0: no limit).
+    limit: AtomicU64,
+    /// Report granule for the current limit and stripe count.
+    granule: AtomicUsize,
+    /// Stripes across every database (for the granule).
+    stripes: u64,
+}
+
+impl MemoryAccounting {
+    /// Accounting for `stripes` stripes in all, with fixed structures of `fixed` bytes.
+    pub(crate) fn new(stripes: usize, fixed: usize, limit: u64) -> MemoryAccounting {
+        let accounting = MemoryAccounting {
+            reported: AtomicI64::new(0),
+            fixed: AtomicU64::new(fixed as u64),
+            peak: AtomicU64::new(fixed as u64),
+            limit: AtomicU64::new(0),
+            granule: AtomicUsize::new(GRANULE_MAX as usize),
+            stripes: stripes.max(1) as u64,
+        };
+        accounting.set_limit(limit);
+        accounting
+    }
+
+    /// `maxmemory` in bytes (0: none).
+    #[inline]
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Sets `maxmemory` (0: none) and the report granule that goes with it.
+    pub(crate) fn set_limit(&self, limit: u64) {
+        let granule = if limit == 0 {
+            GRANULE_MAX
+        } else {
+            (limit / (64 * self.stripes)).clamp(GRANULE_MIN, GRANULE_MAX)
+        };
+        self.granule.store(granule as usize, Ordering::Relaxed);
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// Records the size of the fixed structures.
+    pub(crate) fn set_fixed(&self, bytes: usize) {
+        self.fixed.store(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The running estimate of used memory (see the module docs for its error).
+    #[inline]
+    pub(crate) fn estimate(&self) -> u64 {
+        self.fixed.load(Ordering::Relaxed) + self.reported.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// Is the estimate over a limit that is set?
+    #[inline]
+    pub(crate) fn over_limit(&self) -> bool {
+        let limit = self.limit();
+        limit != 0 && self.estimate() > limit
+    }
+
+    /// Highest estimate seen.
+    pub(crate) fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed).max(self.estimate())
+    }
+
+    /// Reports `stripe`'s change since its last report when it reaches the granule.
+    #[inline]
+    pub(crate) fn report(&self, stripe: &mut Stripe) {
+        let live = stripe.live_bytes();
+        let delta = live as i64 - stripe.reported_bytes() as i64;
+        if delta.unsigned_abs() >= self.granule.load(Ordering::Relaxed) as u64 {
+            self.apply(stripe, live, delta);
+        }
+    }
+
+    /// Reports `stripe`'s change since its last report, however small.
+    pub(crate) fn report_now(&self, stripe: &mut Stripe) {
+        let live = stripe.live_bytes();
+        let delta = live as i64 - stripe.reported_bytes() as i64;
+        if delta != 0 {
+            self.apply(stripe, live, delta);
+        }
+    }
+
+    #[cold]
+    fn apply(&self, stripe: &mut Stripe, live: usize, delta: i64) {
+        stripe.set_reported_bytes(live);
+        let now = self.reported.fetch_add(delta, Ordering::Relaxed) + delta;
+        if delta > 0 {
+            let estimate = self.fixed.load(Ordering::Relaxed) + now.max(0) as u64;
+            if estimate > self.peak.load(Ordering::Relaxed) {
+                self.peak.fetch_max(estimate, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Memory figures of an engine, as `INFO memory` and `MEMORY STATS` report them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct MemoryStats {
+    /// Bytes held: keys, values, per-entry overhead and the engine's structures (Redis's
+    /// `used_memory`), summed exactly.
+    pub used: u64,
+    /// Highest used memory seen (Redis's `used_memory_peak`).
+    pub peak: u64,
+    /// Bytes of structures that do not depend on the data (stripe arrays, statistics).
+    pub fixed: u64,
+    /// Bytes of the keyspace's tables beyond the entries themselves: indexes, slot lists,
+    /// the out-of-line object table (Redis's `overhead.hashtable.main`).
+    pub overhead: u64,
+    /// Bytes of entries: slots and the keys and values they own (Redis's `dataset.bytes`).
+    pub dataset: u64,
+    /// Bytes of slots freed by deletions and kept for reuse by the stripe; allocated, not
+    /// counted in `used` (like memory an allocator keeps after a `free`).
+    pub free_slot_bytes: u64,
+    /// Number of keys.
+    pub keys: u64,
+    /// `maxmemory` (0: no limit).
+    pub maxmemory: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, EvictionPolicy, SetOptions};
+
+    /// The running estimate stays within one granule per stripe of the exact sum, through
+    /// inserts, evictions (which sample other stripes, even of other databases), in-place
+    /// edits and deletes.
+    #[test]
+    fn estimate_tracks_the_exact_figure() {
+        let engine = Engine::builder().maxmemory_policy(EvictionPolicy::AllKeysLru).build();
+        let limit = engine.used_memory() + 2 * 1024 * 1024;
+        engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+        let stripes = (engine.inner.dbs.len() * engine.inner.dbs[0].stripe_count()) as u64;
+        let slack = stripes * engine.inner.memory.granule.load(std::sync::atomic::Ordering::Relaxed) as u64;
+        for i in 0..30_000u32 {
+            let value = vec![b'x'; 20 + (i as usize * 7) % 300];
+            engine.set(format!("k:{i}"), value, SetOptions::default()).expect("set");
+            engine.execute(&["APPEND", &format!("k:{}", i / 2), "more"]);
+            engine.execute(&["RPUSH", &format!("list:{}", i % 50), "element"]);
+            if i % 7 == 0 {
+                engine.del(&[format!("k:{}", i / 3)]);
+            }
+            if i % 3000 == 0 {
+                let exact = engine.used_memory();
+                let estimate = engine.inner.memory.estimate();
+                assert!(
+                    exact.abs_diff(estimate) <= slack,
+                    "exact {exact}, estimate {estimate}, slack {slack}"
+                );
+            }
+        }
+        assert!(engine.used_memory() <= limit + limit / 50);
+    }
+
+    #[test]
+    fn granule_follows_the_limit() {
+        let accounting = super::MemoryAccounting::new(1024, 100, 0);
+        assert_eq!(accounting.granule.load(std::sync::atomic::Ordering::Relaxed) as u64, super::GRANULE_MAX);
+        accounting.set_limit(1 << 30);
+        assert_eq!(accounting.granule.load(std::sync::atomic::Ordering::Relaxed), 16 * 1024);
+        accounting.set_limit(1000);
+        assert_eq!(accounting.granule.load(std::sync::atomic::Ordering::Relaxed) as u64, super::GRANULE_MIN);
+        assert!(!accounting.over_limit());
+        accounting.set_limit(50);
+        assert!(accounting.over_limit(), "the fixed 100 bytes alone exceed 50");
+    }
+}
