@@ -362,8 +362,11 @@ impl<'e> WriteSet<'e> {
         let index = (r >> 8) % inner.dbs[db].stripe_count();
         let mut other =
             if held.contains(&(db, index)) { None } else { inner.dbs[db].stripe(index).try_write() };
+        // The other stripe is a check, not a second full search: its pool (kept from earlier
+        // evictions there) and two fresh samples.
+        let light = ScoreContext { samples: 2, ..*ctx };
         if let Some(stripe) = other.as_deref_mut()
-            && let Some((pos, score)) = crate::evict::peek_victim(stripe, ctx, &mut random)
+            && let Some((pos, score)) = crate::evict::peek_victim(stripe, &light, &mut random)
             && best.is_none_or(|b| (score, stripe.len()) > (b.0, b.1))
         {
             best = Some((score, stripe.len(), usize::MAX, pos));

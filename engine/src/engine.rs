@@ -466,6 +466,12 @@ impl Inner {
         self.policy.store(policy.index() as u8, Ordering::Relaxed);
     }
 
+    /// Is memory over `maxmemory` under `noeviction`, so that writes that may grow memory are
+    /// refused before they run (transactions check this while queueing and at `EXEC`)?
+    pub(crate) fn refuses_growth(&self) -> bool {
+        self.memory.over_limit() && self.eviction_policy() == EvictionPolicy::NoEviction
+    }
+
     /// Recomputes the bytes of fixed structures (stripe arrays, statistics blocks).
     pub(crate) fn refresh_fixed_memory(&self) {
         let fixed = self.stats.memory_bytes() + self.dbs.iter().map(Keyspace::fixed_bytes).sum::<usize>();

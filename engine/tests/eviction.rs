@@ -356,3 +356,88 @@ fn evicted_keys_are_announced() {
     assert!(announced > 0);
     assert_eq!(announced, engine.stats().evicted_keys);
 }
+
+#[test]
+fn listeners_hear_each_cause_after_the_locks() {
+    use memora_engine::RemovalCause::{Deleted, Expired, Replaced};
+    let clock = ManualClock::new(1_700_000_000_000);
+    let heard: Heard = Arc::default();
+    let log = Arc::clone(&heard);
+    let engine = Engine::builder()
+        .clock(clock.clone())
+        .removal_listener(move |removal| {
+            log.lock().expect("lock").push((removal.key.to_vec(), removal.cause))
+        })
+        .build();
+    // The listener may call back into the engine: the stripe locks are released by then.
+    let reentrant = engine.clone();
+    let probe = Engine::builder()
+        .removal_listener(move |removal| {
+            let _ = reentrant.get(removal.key);
+        })
+        .build();
+    probe.set("p", "1", SetOptions::default()).expect("set");
+    probe.del(&["p"]);
+
+    set(&engine, "a", b"1").expect("set");
+    set(&engine, "a", b"2").expect("set");
+    engine.execute(&["INCR", "a"]);
+    engine.execute(&["APPEND", "a", "x"]); // in place: not reported
+    engine.execute(&["RPUSH", "l", "x", "y"]);
+    engine.execute(&["RPUSH", "l", "z"]); // in place: not reported
+    engine.execute(&["LPOP", "l", "3"]); // emptied: deleted
+    engine.execute(&["SET", "t", "v", "PX", "100"]);
+    engine.execute(&["SET", "u", "v", "PX", "100"]);
+    engine.execute(&["RENAME", "a", "b"]);
+    engine.execute(&["DEL", "b"]);
+    clock.advance(Duration::from_millis(200));
+    assert_eq!(engine.get("t").expect("get"), None); // found expired on access
+    engine.run_maintenance(); // the active cycle reclaims u
+    set(&engine, "f1", b"1").expect("set");
+    engine.flushall();
+    let heard = heard.lock().expect("lock").clone();
+    let key = |k: &str| k.as_bytes().to_vec();
+    assert_eq!(
+        heard,
+        vec![
+            (key("a"), Replaced),
+            (key("a"), Replaced),
+            (key("l"), Deleted),
+            (key("a"), Deleted),
+            (key("b"), Deleted),
+            (key("t"), Expired),
+            (key("u"), Expired),
+            (key("f1"), Deleted),
+        ]
+    );
+}
+
+#[test]
+fn transactions_are_refused_whole_when_memory_is_full_under_noeviction() {
+    let (engine, _) = limited(EvictionPolicy::NoEviction, 50_000);
+    let mut i = 0;
+    while set(&engine, &format!("fill:{i}"), &[b'x'; 200]).is_ok() {
+        i += 1;
+    }
+    let mut session = memora_engine::Session::new(&engine);
+    assert_eq!(session.execute(&["MULTI"]), Reply::simple("OK"));
+    assert_eq!(session.execute(&["GET", "fill:0"]), Reply::Error(Error::OutOfMemory));
+    assert_eq!(
+        session.execute(&["EXEC"]),
+        error_reply("EXECABORT Transaction discarded because of previous errors.")
+    );
+    // Queued before memory filled, refused at EXEC.
+    engine.del(&["fill:0", "fill:1", "fill:2"]);
+    assert_eq!(session.execute(&["MULTI"]), Reply::simple("OK"));
+    assert_eq!(session.execute(&["SET", "x", "1"]), Reply::simple("QUEUED"));
+    while set(&engine, &format!("more:{i}"), &[b'x'; 200]).is_ok() {
+        i += 1;
+    }
+    assert_eq!(
+        session.execute(&["EXEC"]),
+        error_reply(
+            "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."
+        )
+    );
+    assert_eq!(engine.get("x").expect("get"), None);
+}

@@ -243,6 +243,11 @@ pub(crate) fn dispatch(session: &mut Session, argv: &[&[u8]]) -> Reply {
         return refused;
     }
     if session.multi.is_some() && !transactions::runs_inside_multi(spec) {
+        // As Redis: out of memory with nothing to evict, queueing is refused (a queue can
+        // grow without bound) and the transaction marked.
+        if session.engine.inner.refuses_growth() {
+            return Reply::Error(transactions::rejected(session, argv, Error::OutOfMemory));
+        }
         return transactions::queue(session, index, spec, argv);
     }
     run_spec(session, index, spec, argv)

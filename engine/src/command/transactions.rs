@@ -36,6 +36,8 @@ pub(crate) struct Multi {
     aborted: bool,
     /// The stripes the queued commands touch, worked out as they are queued.
     scope: LockScope,
+    /// Some queued command may grow memory (`denyoom`).
+    denyoom: bool,
 }
 
 /// Commands that run at once inside `MULTI` instead of being queued.
@@ -49,6 +51,7 @@ pub(super) fn queue(s: &mut Session, index: usize, spec: &CommandSpec, argv: &[&
     let db = s.db();
     if let Some(multi) = s.multi.as_mut() {
         add_command(&mut multi.scope, db, spec, argv);
+        multi.denyoom |= spec.flags.contains(CommandFlags::DENYOOM);
         multi.queued.push((index, argv.iter().map(|a| a.to_vec()).collect()));
     }
     Reply::simple("QUEUED")
@@ -112,6 +115,14 @@ fn exec(s: &mut Session, _argv: &[&[u8]]) -> Reply {
     let watch = s.watch.take();
     if multi.aborted {
         return Reply::Error(Error::msg("EXECABORT Transaction discarded because of previous errors."));
+    }
+    // As Redis: a transaction that may grow memory is refused whole when memory is full
+    // and the policy frees nothing.
+    if multi.denyoom && s.engine.inner.refuses_growth() {
+        return Reply::Error(Error::msg(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            Error::OutOfMemory
+        )));
     }
     let mut scope = multi.scope;
     if let (LockScope::Keys(keys), Some(watch)) = (&mut scope, &watch)
