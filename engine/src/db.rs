@@ -424,16 +424,22 @@ impl<'e> WriteSet<'e> {
             }
             evicted += 1;
         }
+        let mut exhausted = false;
         if inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
-            evicted += inner.evict_elsewhere(
+            let (more, searched_all) = inner.evict_elsewhere(
+                &held,
                 &ctx,
                 MAX_EVICTIONS_PER_WRITE - evicted,
                 &mut self.garbage,
                 &mut self.events,
                 &mut self.removals,
             );
+            evicted += more;
+            exhausted = searched_all;
         }
-        if evicted == 0 && inner.memory.over_limit() { Err(Error::OutOfMemory) } else { Ok(()) }
+        // Refused only when every stripe was searched and none had a key the policy may
+        // evict (not when memory dipped under the limit meanwhile, thanks to other writers).
+        if evicted == 0 && exhausted { Err(Error::OutOfMemory) } else { Ok(()) }
     }
 
     /// The locked stripe `stripe_index` of `db`, which must be in the set.
@@ -810,17 +816,20 @@ fn evict_at(
 
 impl Inner {
     /// Evicts up to `budget` keys from stripes other than the caller's, taking only locks
-    /// that are free at once. Returns how many went.
+    /// that are free at once. Returns how many went, and whether every stripe was searched
+    /// while memory stayed over the limit (no stripe busy, none with a candidate).
     #[cold]
     fn evict_elsewhere(
         &self,
+        held: &[(usize, usize)],
         ctx: &ScoreContext,
         budget: usize,
         garbage: &mut Vec<Value>,
         events: &mut Events,
         removals: &mut Removals,
-    ) -> usize {
+    ) -> (usize, bool) {
         let mut evicted = 0;
+        let mut busy = false;
         let dbs = self.dbs.len();
         let stripes = self.dbs[0].stripe_count();
         let total = dbs * stripes;
@@ -829,17 +838,23 @@ impl Inner {
         // at most two passes.
         for step in 0..2 * total {
             if evicted >= budget || !self.memory.over_limit() {
-                break;
+                return (evicted, false);
             }
             let at = (start + step) % total;
             let (db, index) = (at / stripes, at % stripes);
-            // Raw `try_write`, bypassing `held`: a stripe this thread holds is locked, so
-            // it is skipped like any other busy stripe.
-            let Some(mut stripe) = self.dbs[db].stripe(index).try_write() else { continue };
+            if held.contains(&(db, index)) {
+                continue; // searched already, and locked by the caller
+            }
+            // Raw `try_write`, bypassing `keyspace::held`: a stripe this thread holds in a
+            // transaction is locked, so it is skipped like a busy one.
+            let Some(mut stripe) = self.dbs[db].stripe(index).try_write() else {
+                busy = true;
+                continue;
+            };
             if evict_one(self, &mut stripe, db, ctx, garbage, events, removals) {
                 evicted += 1;
             }
         }
-        evicted
+        (evicted, !busy && self.memory.over_limit())
     }
 }
