@@ -3,7 +3,8 @@
 //! An in-process cache with Redis's data model: a lock-striped keyspace of binary-safe keys,
 //! Redis's string, list, set, hash, sorted set and key commands with their exact semantics
 //! and error texts, expiry (lazy on access plus an active sampling cycle, for keys and for
-//! hash fields), access metadata for LRU/LFU, statistics, and a command table with an
+//! hash fields), a memory limit with Redis's eviction policies ([`EngineBuilder::maxmemory`],
+//! [`EvictionPolicy`]) and removal listeners, statistics, and a command table with an
 //! `execute(argv)` entry point that answers like a Redis server.
 //!
 //! The engine opens no sockets and starts no threads unless asked (see
