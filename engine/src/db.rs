@@ -106,7 +106,7 @@ impl Inner {
     fn touch(&self, slot: &Slot) {
         let (ms, tick) = self.coarse_ms_and_tick();
         let meta = slot.meta();
-        let next = if self.eviction_policy().is_lfu() {
+        let next = if self.lfu_mode() {
             access::on_access(meta, access::clock_secs(ms), self.lfu_tuning(), tick, access::fast_random)
         } else {
             access::lru_stamp(ms)
@@ -119,7 +119,7 @@ impl Inner {
     /// Metadata for a new entry.
     pub(crate) fn new_meta(&self) -> u32 {
         let ms = self.coarse_ms();
-        if self.eviction_policy().is_lfu() {
+        if self.lfu_mode() {
             access::new_meta(access::clock_secs(ms))
         } else {
             access::lru_stamp(ms)

@@ -272,6 +272,7 @@ impl EngineBuilder {
             notify_flags: std::sync::atomic::AtomicU32::new(0),
             memory: MemoryAccounting::new(self.databases * self.stripes, 0, self.maxmemory),
             policy: AtomicU8::new(self.policy.index() as u8),
+            lfu_mode: std::sync::atomic::AtomicBool::new(self.policy.is_lfu()),
             samples: AtomicU32::new(self.samples),
             evicted: Default::default(),
             listener: self.listener,
@@ -355,6 +356,8 @@ pub(crate) struct Inner {
     pub(crate) memory: MemoryAccounting,
     /// `maxmemory-policy`, as [`EvictionPolicy::index`].
     policy: AtomicU8,
+    /// Is the policy an LFU one? (Read on every key access; kept beside `policy`.)
+    lfu_mode: std::sync::atomic::AtomicBool,
     /// `maxmemory-samples`.
     pub(crate) samples: AtomicU32,
     /// Keys evicted, per policy in force at the time ([`EvictionPolicy::index`]).
@@ -464,6 +467,13 @@ impl Inner {
     /// Sets the `maxmemory-policy`.
     pub(crate) fn set_eviction_policy(&self, policy: EvictionPolicy) {
         self.policy.store(policy.index() as u8, Ordering::Relaxed);
+        self.lfu_mode.store(policy.is_lfu(), Ordering::Relaxed);
+    }
+
+    /// Does access metadata hold LFU counters (an LFU policy is in force)?
+    #[inline(always)]
+    pub(crate) fn lfu_mode(&self) -> bool {
+        self.lfu_mode.load(Ordering::Relaxed)
     }
 
     /// Is memory over `maxmemory` under `noeviction`, so that writes that may grow memory are
