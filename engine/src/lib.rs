@@ -59,6 +59,7 @@ mod config;
 mod db;
 mod engine;
 mod error;
+mod evict;
 mod expire;
 mod glob;
 mod hashes;
