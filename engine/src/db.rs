@@ -119,11 +119,7 @@ impl Inner {
     /// Metadata for a new entry.
     pub(crate) fn new_meta(&self) -> u32 {
         let ms = self.coarse_ms();
-        if self.lfu_mode() {
-            access::new_meta(access::clock_secs(ms))
-        } else {
-            access::lru_stamp(ms)
-        }
+        if self.lfu_mode() { access::new_meta(access::clock_secs(ms)) } else { access::lru_stamp(ms) }
     }
 
     #[inline]
@@ -163,6 +159,11 @@ impl Inner {
                     &guard
                 }
             };
+            if lookup.touch
+                && let Some(sketch) = &self.sketch
+            {
+                sketch.increment(hash);
+            }
             let found = stripe.find_slot(hash, key).and_then(|slot| {
                 if slot.expire_at_ms().is_some() && slot.is_expired(self.clock.now_ms()) {
                     expired = true;
@@ -214,6 +215,7 @@ impl Inner {
             events: Events::new(self),
             removals: Removals::default(),
             edited: None,
+            not_admitted: None,
         }
     }
 
@@ -221,13 +223,29 @@ impl Inner {
     /// when memory is over `maxmemory`, first evicts under the policy (see
     /// [`WriteSet::make_room`]), or fails with [`Error::OutOfMemory`] when nothing can go.
     #[inline]
-    pub(crate) fn write_set_growing<'k>(
-        &self,
-        keys: impl IntoIterator<Item = (usize, &'k [u8])>,
-    ) -> Result<WriteSet<'_>> {
+    pub(crate) fn write_set_growing<'k, I>(&self, keys: I) -> Result<WriteSet<'_>>
+    where
+        I: IntoIterator<Item = (usize, &'k [u8])> + Clone,
+    {
+        // With admission on, a one-key write is the candidate: counted as an access, and
+        // judged against the eviction victim (see `evict::Admission`).
+        let candidate = match &self.sketch {
+            Some(sketch) => {
+                let mut names = keys.clone().into_iter();
+                match (names.next(), names.next()) {
+                    (Some((db, key)), None) => {
+                        let hash = self.hash(key);
+                        sketch.increment(hash);
+                        Some((db, key, hash))
+                    }
+                    _ => None,
+                }
+            }
+            None => None,
+        };
         let mut set = self.write_set(keys);
         if self.memory.over_limit() {
-            set.make_room()?;
+            set.make_room(candidate)?;
         }
         Ok(set)
     }
@@ -273,10 +291,26 @@ pub(crate) struct WriteSet<'e> {
     removals: Removals,
     /// The pending in-place edit, if any.
     edited: Option<Edited>,
+    /// A new key the admission policy turned away: written by the command, removed when the
+    /// set is released.
+    not_admitted: Option<(usize, Vec<u8>)>,
+}
+
+/// What one eviction step did.
+enum Evicted {
+    /// A key went.
+    One,
+    /// Nothing the policy may evict was found.
+    None,
+    /// The admission policy preferred the victim to the key being written.
+    Refused,
 }
 
 impl Drop for WriteSet<'_> {
     fn drop(&mut self) {
+        if let Some((db, key)) = self.not_admitted.take() {
+            self.drop_not_admitted(db, &key);
+        }
         self.settle();
         let memory = &self.inner.memory;
         match &mut self.guards {
@@ -342,7 +376,12 @@ impl<'e> WriteSet<'e> {
     /// close to a global one, and keeps a stripe that lost many keys at once (to make room
     /// for a large value) from losing its recently used ones next. Returns false when no
     /// candidate was found.
-    fn evict_best(&mut self, held: &[(usize, usize)], ctx: &ScoreContext) -> bool {
+    fn evict_best(
+        &mut self,
+        held: &[(usize, usize)],
+        ctx: &ScoreContext,
+        candidate_frequency: Option<u8>,
+    ) -> Evicted {
         let inner = self.inner;
         let mut random = access::fast_random;
         // (score, keys in the stripe, which: held index or `usize::MAX` for the other, pos).
@@ -371,7 +410,7 @@ impl<'e> WriteSet<'e> {
         {
             best = Some((score, stripe.len(), usize::MAX, pos));
         }
-        let Some((_, _, which, pos)) = best else { return false };
+        let Some((_, _, which, pos)) = best else { return Evicted::None };
         let (db, stripe) = match (which, other.as_deref_mut()) {
             (usize::MAX, Some(stripe)) => (db, stripe),
             _ => {
@@ -379,12 +418,45 @@ impl<'e> WriteSet<'e> {
                 (db, Self::locked(&mut self.guards, db, stripe_index))
             }
         };
-        evict_at(inner, stripe, db, pos, ctx.policy, &mut self.garbage, &mut self.events, &mut self.removals);
+        let refused = candidate_frequency.is_some_and(|candidate| {
+            let victim = inner.sketch.as_ref().map_or(0, |s| s.frequency(inner.hash(stripe.key(pos))));
+            candidate <= victim
+        });
+        if !refused {
+            evict_at(
+                inner,
+                stripe,
+                db,
+                pos,
+                ctx.policy,
+                &mut self.garbage,
+                &mut self.events,
+                &mut self.removals,
+            );
+        }
         // Sampling may have given the other stripe its pool: account for it before unlocking.
         if let Some(stripe) = other.as_deref_mut() {
             inner.memory.report(stripe);
         }
-        true
+        if refused { Evicted::Refused } else { Evicted::One }
+    }
+
+    /// The admission sketch's estimate for a key hash (0 without a sketch).
+    fn frequency(&self, hash: u64) -> u8 {
+        self.inner.sketch.as_ref().map_or(0, |sketch| sketch.frequency(hash))
+    }
+
+    /// Removes a new key the admission policy turned away, as an eviction.
+    #[cold]
+    fn drop_not_admitted(&mut self, db: usize, key: &[u8]) {
+        let inner = self.inner;
+        let policy = inner.eviction_policy();
+        let mut entry = self.entry(db, key);
+        if entry.exists() {
+            entry.remove_at_evicted();
+            entry.notify(NotifyFlags::EVICTED, "evicted");
+            inner.evicted[policy.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Accounts for the new size of an entry edited in place (see [`Edited`]).
@@ -401,7 +473,7 @@ impl<'e> WriteSet<'e> {
     /// (`try_write`: never waiting while holding locks, so no deadlock). Fails with
     /// [`Error::OutOfMemory`] under `noeviction`, or when nothing could be evicted.
     #[cold]
-    pub(crate) fn make_room(&mut self) -> Result<()> {
+    pub(crate) fn make_room(&mut self, candidate: Option<(usize, &[u8], u64)>) -> Result<()> {
         let inner = self.inner;
         let policy = inner.eviction_policy();
         if policy == EvictionPolicy::NoEviction {
@@ -417,12 +489,26 @@ impl<'e> WriteSet<'e> {
             Guards::One(db, s, _) => vec![(*db, *s)],
             Guards::Many(guards) => guards.iter().map(|(db, s, _)| (*db, *s)).collect(),
         };
+        // Admission: only for a key that does not exist yet.
+        let mut admission = candidate.filter(|&(db, key, hash)| {
+            let stripe_index = inner.dbs[db].stripe_for(hash);
+            Self::locked(&mut self.guards, db, stripe_index).find(hash, key).is_none()
+        });
         let mut evicted = 0;
         while inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
-            if !self.evict_best(&held, &ctx) {
-                break;
+            let judged = admission.take().map(|(db, key, hash)| (db, key, self.frequency(hash)));
+            match self.evict_best(&held, &ctx, judged.map(|(_, _, frequency)| frequency)) {
+                Evicted::One => evicted += 1,
+                Evicted::None => break,
+                Evicted::Refused => {
+                    // The new key loses to the victim: the write goes ahead, and the key goes
+                    // when the set is released (see `Drop`); nothing else is evicted for it.
+                    if let Some((db, key, _)) = judged {
+                        self.not_admitted = Some((db, key.to_vec()));
+                    }
+                    return Ok(());
+                }
             }
-            evicted += 1;
         }
         let mut exhausted = false;
         if inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
@@ -752,6 +838,13 @@ impl EntryMut<'_> {
         self.inner.touch(self.stripe.slot(pos));
         self.note_edit(pos);
         self.stripe.object_value_mut(pos)
+    }
+
+    /// Removes the key as evicted (admission refused it).
+    fn remove_at_evicted(&mut self) {
+        if let Some(pos) = self.pos {
+            self.remove_at(pos, RemovalCause::Evicted);
+        }
     }
 
     fn remove_at(&mut self, pos: u32, cause: RemovalCause) {

@@ -10,7 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::command::table::COMMANDS;
 use crate::config::ExtraParams;
 use crate::error::{Error, Result};
-use crate::evict::{EvictionPolicy, Listener, Removal};
+use crate::evict::{Admission, EvictionPolicy, Listener, Removal};
 use crate::expire::ExpireCursor;
 use crate::keyspace::access::LfuTuning;
 use crate::keyspace::{KeyHasher, Keyspace};
@@ -59,6 +59,7 @@ pub struct EngineBuilder {
     maxmemory: u64,
     policy: EvictionPolicy,
     samples: u32,
+    admission: Admission,
     listener: Option<Listener>,
 }
 
@@ -80,6 +81,7 @@ impl Default for EngineBuilder {
             maxmemory: 0,
             policy: EvictionPolicy::NoEviction,
             samples: crate::evict::DEFAULT_SAMPLES,
+            admission: Admission::Always,
             listener: None,
         }
     }
@@ -206,6 +208,14 @@ impl EngineBuilder {
         self
     }
 
+    /// An admission filter for pure-cache use (see [`Admission`]); default
+    /// [`Admission::Always`]. The TinyLFU sketch is sized for the number of keys `maxmemory`
+    /// holds at about 100 bytes a key (at least 64K keys' worth; 8 bytes per key).
+    pub fn admission(mut self, admission: Admission) -> Self {
+        self.admission = admission;
+        self
+    }
+
     /// A function called for every key that expires, is evicted, deleted, or has its value
     /// replaced (see [`RemovalCause`]), with the database and the key.
     ///
@@ -276,6 +286,10 @@ impl EngineBuilder {
             samples: AtomicU32::new(self.samples),
             evicted: Default::default(),
             listener: self.listener,
+            sketch: (self.admission == Admission::TinyLfu).then(|| {
+                let keys = usize::try_from(self.maxmemory / 100).unwrap_or(usize::MAX);
+                crate::evict::sketch::FrequencySketch::with_capacity(keys.clamp(1 << 16, 1 << 28))
+            }),
         });
         inner.refresh_fixed_memory();
         let engine = Engine { inner, db: 0 };
@@ -364,6 +378,8 @@ pub(crate) struct Inner {
     pub(crate) evicted: [AtomicU64; 8],
     /// The removal listener, if any.
     pub(crate) listener: Option<Listener>,
+    /// The admission sketch, when [`Admission::TinyLfu`] is on.
+    pub(crate) sketch: Option<crate::evict::sketch::FrequencySketch>,
 }
 
 impl Inner {
@@ -483,9 +499,12 @@ impl Inner {
     }
 
     /// Recomputes the bytes of fixed structures (stripe arrays, statistics blocks).
-    pub(crate) fn refresh_fixed_memory(&self) {
-        let fixed = self.stats.memory_bytes() + self.dbs.iter().map(Keyspace::fixed_bytes).sum::<usize>();
+    pub(crate) fn refresh_fixed_memory(&self) -> usize {
+        let fixed = self.stats.memory_bytes()
+            + self.dbs.iter().map(Keyspace::fixed_bytes).sum::<usize>()
+            + self.sketch.as_ref().map_or(0, |sketch| sketch.heap_bytes());
         self.memory.set_fixed(fixed);
+        fixed
     }
 
     /// Largest string allowed.

@@ -96,9 +96,7 @@ impl Engine {
     /// ```
     pub fn memory_stats(&self) -> MemoryStats {
         let inner = &self.inner;
-        inner.refresh_fixed_memory();
-        let fixed = inner.stats.memory_bytes() as u64
-            + inner.dbs.iter().map(|keyspace| keyspace.fixed_bytes() as u64).sum::<u64>();
+        let fixed = inner.refresh_fixed_memory() as u64;
         let (mut tables, mut dataset, mut free, mut keys) = (0u64, 0u64, 0u64, 0u64);
         for keyspace in inner.dbs.iter() {
             for i in 0..keyspace.stripe_count() {

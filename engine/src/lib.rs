@@ -92,7 +92,7 @@ pub use command::{CommandFlags, CommandSpec, KeySpec};
 pub use config::parse_memory;
 pub use engine::{DEFAULT_DATABASES, DEFAULT_PROTO_MAX_BULK_LEN, DEFAULT_STRIPES, Engine, EngineBuilder};
 pub use error::{Error, Result};
-pub use evict::{EvictionPolicy, Removal, RemovalCause};
+pub use evict::{Admission, EvictionPolicy, Removal, RemovalCause};
 pub use glob::glob_match;
 pub use hashes::FieldValue;
 pub use info::REDIS_COMPAT_VERSION;

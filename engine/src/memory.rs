@@ -135,7 +135,8 @@ pub struct MemoryStats {
     pub used: u64,
     /// Highest used memory seen (Redis's `used_memory_peak`).
     pub peak: u64,
-    /// Bytes of structures that do not depend on the data (stripe arrays, statistics).
+    /// Bytes of structures that do not depend on the data (stripe arrays, statistics blocks,
+    /// the admission sketch).
     pub fixed: u64,
     /// Bytes of the keyspace's tables beyond the entries themselves: indexes, slot lists,
     /// the out-of-line object table (Redis's `overhead.hashtable.main`).

@@ -441,3 +441,41 @@ fn transactions_are_refused_whole_when_memory_is_full_under_noeviction() {
     );
     assert_eq!(engine.get("x").expect("get"), None);
 }
+
+#[test]
+fn tinylfu_admission_keeps_the_hot_set_through_a_scan() {
+    let run = |admission: memora_engine::Admission| {
+        let engine = Engine::builder()
+            .stripes(8)
+            .maxmemory_policy(EvictionPolicy::AllKeysLru)
+            .admission(admission)
+            .build();
+        let limit = engine.used_memory() + 400_000;
+        engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+        let hot: Vec<String> = (0..1000).map(|i| format!("hot:{i}")).collect();
+        for _ in 0..5 {
+            for key in &hot {
+                if engine.get(key).expect("get").is_none() {
+                    if let Err(e) = set(&engine, key, &[b'h'; 64]) {
+                        panic!(
+                            "{admission:?} {key}: {e:?} {:?} dbsize {}",
+                            engine.memory_stats(),
+                            engine.dbsize()
+                        );
+                    }
+                }
+            }
+        }
+        // A scan of one-off keys, three times the cache's size.
+        for i in 0..10_000 {
+            set(&engine, &format!("scan:{i}"), &[b's'; 64]).expect("writes answer OK");
+        }
+        let kept = hot.iter().filter(|k| engine.get(k).expect("get").is_some()).count();
+        (kept, engine.stats().evicted_keys)
+    };
+    let (kept_lru, _) = run(memora_engine::Admission::Always);
+    let (kept_tinylfu, evicted) = run(memora_engine::Admission::TinyLfu);
+    assert!(kept_lru < 200, "plain LRU is flushed by the scan: kept {kept_lru}");
+    assert!(kept_tinylfu > 900, "TinyLFU keeps the hot set: kept {kept_tinylfu}");
+    assert!(evicted >= 9_000, "scan keys were turned away as evictions: {evicted}");
+}

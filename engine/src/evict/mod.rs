@@ -13,6 +13,8 @@
 //! per-stripe [`Pool`] across evictions, so that good candidates found by earlier samples are
 //! not forgotten. The victim is re-scored before it goes, since it may have been read since.
 
+pub(crate) mod sketch;
+
 use crate::keyspace::Stripe;
 use crate::keyspace::access::{self, LfuTuning};
 
@@ -107,6 +109,23 @@ impl EvictionPolicy {
     pub(crate) fn from_index(index: usize) -> EvictionPolicy {
         EvictionPolicy::ALL.get(index).copied().unwrap_or_default()
     }
+}
+
+/// An admission filter in front of eviction, for pure-cache use.
+///
+/// With [`Admission::TinyLfu`], a write that creates a key while memory is full keeps the new
+/// key only if a frequency sketch of recent accesses rates it above the key eviction would
+/// drop for it; otherwise the write is carried out and the new key evicted at once, so that a
+/// stream of one-time keys (a scan) cannot flush the keys that are read again and again.
+/// Commands still answer as if the write stayed (a cache may drop any key at any time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Admission {
+    /// Every write is kept (Redis's behaviour; the default).
+    #[default]
+    Always,
+    /// TinyLFU: admit a new key only when it is more frequent than the victim.
+    TinyLfu,
 }
 
 /// Why a key left the keyspace, or its value was replaced, as a removal listener hears it.
