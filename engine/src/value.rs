@@ -204,6 +204,10 @@ impl Value {
     }
 
     /// Heap bytes the value owns (its allocations' capacities), for memory reporting.
+    ///
+    /// O(1) for every type (each collection keeps its counts as it changes), so memory
+    /// accounting can read it after every write. `tests/memory_accounting.rs` checks it
+    /// against a counting allocator.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
             Value::Str(bytes) => bytes.capacity(),

@@ -67,11 +67,69 @@ impl Default for Form {
 }
 
 /// Per-field expiry times (Unix milliseconds).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct FieldTtls {
+    /// Change only through [`FieldTtls::insert`] and [`FieldTtls::remove`], which keep
+    /// `key_bytes`.
     at_ms: HashMap<Box<[u8]>, u64, ahash::RandomState>,
     /// No field expires before this: exact after a purge, a lower bound otherwise.
     earliest_ms: u64,
+    /// Sum of the lengths of `at_ms`'s keys (each its own allocation), so that the map's heap
+    /// bytes are known in O(1).
+    key_bytes: usize,
+}
+
+impl FieldTtls {
+    fn new() -> FieldTtls {
+        FieldTtls { at_ms: HashMap::default(), earliest_ms: u64::MAX, key_bytes: 0 }
+    }
+
+    /// Sets the expiry of `field`.
+    fn insert(&mut self, field: &[u8], at_ms: u64) {
+        self.earliest_ms = self.earliest_ms.min(at_ms);
+        match self.at_ms.get_mut(field) {
+            Some(at) => *at = at_ms,
+            None => {
+                self.at_ms.insert(field.into(), at_ms);
+                self.key_bytes += field.len();
+            }
+        }
+    }
+
+    /// Drops the expiry of `field`; returns whether it had one.
+    fn remove(&mut self, field: &[u8]) -> bool {
+        let had = self.at_ms.remove(field).is_some();
+        if had {
+            self.key_bytes -= field.len();
+        }
+        had
+    }
+
+    /// Heap bytes: the box holding this, the map's table and its keys. O(1).
+    fn heap_bytes(&self) -> usize {
+        size_of::<FieldTtls>()
+            + map_table_bytes(self.at_ms.capacity(), size_of::<(Box<[u8]>, u64)>())
+            + self.key_bytes
+    }
+
+    /// [`FieldTtls::heap_bytes`] with the keys counted one by one (tests).
+    #[cfg(test)]
+    fn heap_bytes_counted(&self) -> usize {
+        let keys: usize = self.at_ms.keys().map(|k| k.len()).sum();
+        size_of::<FieldTtls>() + map_table_bytes(self.at_ms.capacity(), size_of::<(Box<[u8]>, u64)>()) + keys
+    }
+}
+
+/// Bytes of the table of a std `HashMap` of `capacity` (as it reports it) with entries of
+/// `entry_bytes`: std's map (hashbrown's SwissTable) allocates a power-of-two number of
+/// buckets, 8 for every 7 of capacity (`capacity + 1` below 8), each an entry and a control
+/// byte, plus one 16-byte group of trailing control bytes, the entries padded to 16.
+fn map_table_bytes(capacity: usize, entry_bytes: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 7 { capacity + 1 } else { capacity / 7 * 8 }.next_power_of_two();
+    (buckets * entry_bytes).next_multiple_of(16) + buckets + 16
 }
 
 /// Bits of an `HSCAN` cursor that hold the arena offset; the bits above hold the epoch.
@@ -199,11 +257,17 @@ impl Hash {
             Form::Packed(packed) => packed.buf.capacity(),
             Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
         };
-        let ttls = self.ttls.as_ref().map_or(0, |ttls| {
-            let keys: usize = ttls.at_ms.keys().map(|k| k.len()).sum();
-            size_of::<FieldTtls>() + ttls.at_ms.capacity() * (size_of::<(Box<[u8]>, u64)>() + 1) + keys
-        });
-        form + ttls
+        form + self.ttls.as_ref().map_or(0, |ttls| ttls.heap_bytes())
+    }
+
+    /// [`Hash::heap_bytes`] with the field-TTL keys counted one by one (tests).
+    #[cfg(test)]
+    fn heap_bytes_counted(&self) -> usize {
+        let form = match &self.form {
+            Form::Packed(packed) => packed.buf.capacity(),
+            Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
+        };
+        form + self.ttls.as_ref().map_or(0, |ttls| ttls.heap_bytes_counted())
     }
 
     /// The expiry of `field` (which must exist), if it has one.
@@ -213,16 +277,7 @@ impl Hash {
 
     /// Sets the expiry of `field`, which must exist.
     pub(crate) fn set_expire_at_ms(&mut self, field: &[u8], at_ms: u64) {
-        let ttls = self
-            .ttls
-            .get_or_insert_with(|| Box::new(FieldTtls { at_ms: HashMap::default(), earliest_ms: u64::MAX }));
-        ttls.earliest_ms = ttls.earliest_ms.min(at_ms);
-        match ttls.at_ms.get_mut(field) {
-            Some(at) => *at = at_ms,
-            None => {
-                ttls.at_ms.insert(field.into(), at_ms);
-            }
-        }
+        self.ttls.get_or_insert_with(|| Box::new(FieldTtls::new())).insert(field, at_ms);
     }
 
     /// Removes the expiry of `field`; returns whether it had one.
@@ -250,7 +305,7 @@ impl Hash {
         let expired: Vec<Box<[u8]>> =
             ttls.at_ms.iter().filter(|(_, at)| is_expired(**at, now_ms)).map(|(f, _)| f.clone()).collect();
         for field in &expired {
-            ttls.at_ms.remove(field);
+            ttls.remove(field);
         }
         ttls.earliest_ms = ttls.at_ms.values().copied().min().unwrap_or(u64::MAX);
         if ttls.at_ms.is_empty() {
@@ -268,7 +323,7 @@ impl Hash {
     /// Drops the expiry of `field`; returns whether it had one.
     fn forget_ttl(&mut self, field: &[u8]) -> bool {
         let Some(ttls) = self.ttls.as_mut() else { return false };
-        let had = ttls.at_ms.remove(field).is_some();
+        let had = ttls.remove(field);
         if ttls.at_ms.is_empty() {
             self.ttls = None;
         }
@@ -709,6 +764,63 @@ mod tests {
         assert_eq!(hash.expire_at_ms(b"t"), Some(10));
         assert_eq!(hash.purge_expired(11), 1);
         assert_eq!(hash.len(), 1_000);
+    }
+
+    #[test]
+    fn ttl_map_bytes_follow_the_table_layout() {
+        assert_eq!(map_table_bytes(0, 24), 0);
+        assert_eq!(map_table_bytes(3, 24), 4 * 24 + 4 + 16);
+        assert_eq!(map_table_bytes(7, 24), 8 * 24 + 8 + 16);
+        assert_eq!(map_table_bytes(14, 24), 16 * 24 + 16 + 16);
+        assert_eq!(map_table_bytes(896, 24), 1024 * 24 + 1024 + 16);
+        let mut hash = Hash::default();
+        let limits = HashLimits::DEFAULT;
+        for i in 0..1_000u32 {
+            let field = format!("field:{i}");
+            assert_eq!(hash.set(field.as_bytes(), b"v", limits), Ok(true));
+            hash.set_expire_at_ms(field.as_bytes(), u64::from(i));
+            hash.set_expire_at_ms(field.as_bytes(), u64::from(i) + 1);
+        }
+        assert_eq!(hash.heap_bytes(), hash.heap_bytes_counted());
+        assert_eq!(hash.purge_expired(501), 500);
+        assert_eq!(hash.heap_bytes(), hash.heap_bytes_counted());
+        let without: usize = match &hash.form {
+            Form::Packed(packed) => packed.buf.capacity(),
+            Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
+        };
+        let keys = (500..1_000).map(|i| format!("field:{i}").len()).sum::<usize>();
+        let ttls = hash.heap_bytes() - without;
+        assert!(ttls > keys + 500 * 24, "{ttls} bytes for 500 expiries");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Sets (converting to the large form), removes, expiries set, dropped and purged, and
+        /// clones keep the O(1) byte count equal to a recount of the TTL map's keys.
+        #[test]
+        fn heap_bytes_match_a_recount(
+            ops in proptest::collection::vec((0u8..7, 0u16..300, 0u64..50), 1..400),
+            entries_max in 0usize..20,
+        ) {
+            let limits = HashLimits { listpack_entries: entries_max, listpack_value: 16 };
+            let mut hash = Hash::default();
+            for (kind, field, at_ms) in ops {
+                let name = format!("f{field}{}", "y".repeat(usize::from(field % 13)));
+                let name = name.as_bytes();
+                match kind {
+                    0 => drop(hash.set(name, b"value", limits).expect("set")),
+                    1 => drop(hash.insert(name, &[b'v'; 20], limits).expect("insert")),
+                    2 => drop(hash.remove(name)),
+                    3 if hash.get(name).is_some() => hash.set_expire_at_ms(name, at_ms),
+                    4 => drop(hash.persist(name)),
+                    5 => drop(hash.purge_expired(at_ms)),
+                    6 => hash = hash.clone(),
+                    _ => {}
+                }
+                proptest::prop_assert_eq!(hash.heap_bytes(), hash.heap_bytes_counted());
+            }
+        }
     }
 
     /// 1M fields of 13 bytes with 32-byte values in one hash: at most 83 heap bytes a field,

@@ -316,11 +316,39 @@ impl Node {
 }
 
 /// A Redis list. Never empty while stored under a key (commands delete an emptied list).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct List {
     nodes: VecDeque<Node>,
     len: usize,
+    /// Sum of the nodes' buffer capacities, kept by every change to a node or the node
+    /// sequence so that [`List::heap_bytes`] is O(1) (memory accounting reads it on every
+    /// write).
+    data_bytes: usize,
 }
+
+/// Sum of the nodes' buffer capacities, counted.
+fn node_bytes(nodes: &VecDeque<Node>) -> usize {
+    nodes.iter().map(Node::heap_bytes).sum()
+}
+
+/// A copy's buffers are allocated to their lengths, so its byte count is taken afresh (the
+/// copy walks every node anyway).
+impl Clone for List {
+    fn clone(&self) -> List {
+        let nodes = self.nodes.clone();
+        let data_bytes = node_bytes(&nodes);
+        List { nodes, len: self.len, data_bytes }
+    }
+}
+
+/// Lists are equal when their nodes are (buffer capacities aside).
+impl PartialEq for List {
+    fn eq(&self, other: &List) -> bool {
+        self.len == other.len && self.nodes == other.nodes
+    }
+}
+
+impl Eq for List {}
 
 impl List {
     /// An empty list.
@@ -359,19 +387,50 @@ impl List {
         if self.nodes.len() <= 1 { "listpack" } else { "quicklist" }
     }
 
-    /// Heap bytes owned, for memory reporting.
+    /// Heap bytes owned, for memory reporting: the node array and the nodes' buffers. O(1).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * size_of::<Node>() + self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
+        self.nodes.capacity() * size_of::<Node>() + self.data_bytes
+    }
+
+    /// [`List::heap_bytes`] counted node by node (tests: the incremental count must match).
+    #[cfg(test)]
+    fn heap_bytes_counted(&self) -> usize {
+        self.nodes.capacity() * size_of::<Node>() + node_bytes(&self.nodes)
+    }
+
+    /// Runs `f` on node `index` and carries the change of its buffer's capacity into
+    /// `data_bytes`.
+    #[inline]
+    fn edit<R>(&mut self, index: usize, f: impl FnOnce(&mut Node) -> R) -> R {
+        let node = &mut self.nodes[index];
+        let before = node.heap_bytes();
+        let out = f(node);
+        self.data_bytes = self.data_bytes - before + node.heap_bytes();
+        out
+    }
+
+    /// A new node holding `element`, counted.
+    fn new_node(&mut self, element: &[u8]) -> Node {
+        let mut node = Node::new();
+        node.push_back(element);
+        self.data_bytes += node.heap_bytes();
+        node
+    }
+
+    /// Forgets a node taken out of the list.
+    fn drop_node(&mut self, node: Node) {
+        self.data_bytes -= node.heap_bytes();
     }
 
     /// Adds an element at the head.
     pub(crate) fn push_front(&mut self, element: &[u8], config: ListConfig) {
         let extra = entry_size(element);
-        match self.nodes.front_mut() {
-            Some(node) if config.fits(node.count(), node.raw_len, extra) => node.push_front(element),
+        match self.nodes.front() {
+            Some(node) if config.fits(node.count(), node.raw_len, extra) => {
+                self.edit(0, |node| node.push_front(element));
+            }
             _ => {
-                let mut node = Node::new();
-                node.push_back(element);
+                let node = self.new_node(element);
                 self.nodes.push_front(node);
                 self.settle_edges(config);
             }
@@ -382,11 +441,12 @@ impl List {
     /// Adds an element at the tail.
     pub(crate) fn push_back(&mut self, element: &[u8], config: ListConfig) {
         let extra = entry_size(element);
-        match self.nodes.back_mut() {
-            Some(node) if config.fits(node.count(), node.raw_len, extra) => node.push_back(element),
+        match self.nodes.back() {
+            Some(node) if config.fits(node.count(), node.raw_len, extra) => {
+                self.edit(self.nodes.len() - 1, |node| node.push_back(element));
+            }
             _ => {
-                let mut node = Node::new();
-                node.push_back(element);
+                let node = self.new_node(element);
                 self.nodes.push_back(node);
                 self.settle_edges(config);
             }
@@ -396,10 +456,14 @@ impl List {
 
     /// Removes and returns the head element.
     pub(crate) fn pop_front(&mut self, config: ListConfig) -> Option<Vec<u8>> {
-        let node = self.nodes.front_mut()?;
-        let element = node.pop_front();
-        if node.count == 0 {
-            self.nodes.pop_front();
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let element = self.edit(0, Node::pop_front);
+        if self.nodes[0].count == 0 {
+            if let Some(node) = self.nodes.pop_front() {
+                self.drop_node(node);
+            }
             self.settle_edges(config);
         }
         self.len -= 1;
@@ -408,10 +472,12 @@ impl List {
 
     /// Removes and returns the tail element.
     pub(crate) fn pop_back(&mut self, config: ListConfig) -> Option<Vec<u8>> {
-        let node = self.nodes.back_mut()?;
-        let element = node.pop_back();
-        if node.count == 0 {
-            self.nodes.pop_back();
+        let last = self.nodes.len().checked_sub(1)?;
+        let element = self.edit(last, Node::pop_back);
+        if self.nodes[last].count == 0 {
+            if let Some(node) = self.nodes.pop_back() {
+                self.drop_node(node);
+            }
             self.settle_edges(config);
         }
         self.len -= 1;
@@ -454,7 +520,7 @@ impl List {
     /// Replaces the element at `index` (< len).
     pub(crate) fn set(&mut self, index: usize, element: &[u8], config: ListConfig) {
         let (node, at) = self.locate(index);
-        self.nodes[node].replace(at, element);
+        self.edit(node, |node| node.replace(at, element));
         self.split_if_over(node, config);
     }
 
@@ -469,7 +535,7 @@ impl List {
         // Insert after element index - 1, in its node, so an insert at a node boundary
         // grows the node on the left.
         let (node, at) = self.locate(index - 1);
-        self.nodes[node].insert(at + 1, element);
+        self.edit(node, |node| node.insert(at + 1, element));
         self.len += 1;
         self.split_if_over(node, config);
     }
@@ -479,7 +545,8 @@ impl List {
     fn split_if_over(&mut self, index: usize, config: ListConfig) {
         let node = &self.nodes[index];
         if node.count() > 1 && !config.fits(node.count() - 1, node.raw_len, 0) {
-            let right = self.nodes[index].split();
+            let right = self.edit(index, Node::split);
+            self.data_bytes += right.heap_bytes();
             self.nodes.insert(index + 1, right);
             self.split_if_over(index + 1, config);
             self.split_if_over(index, config);
@@ -542,12 +609,14 @@ impl List {
             if let Some(node) = self.nodes.pop_front() {
                 count -= node.count();
                 self.len -= node.count();
+                self.drop_node(node);
             }
         }
         while self.nodes.back().is_some_and(|node| node.count() <= count_back) {
             if let Some(node) = self.nodes.pop_back() {
                 count_back -= node.count();
                 self.len -= node.count();
+                self.drop_node(node);
             }
         }
         for _ in 0..count {
@@ -579,12 +648,14 @@ impl List {
     /// compressed (when smaller) between.
     fn settle(&mut self, index: usize, config: ListConfig) {
         let count = self.nodes.len();
-        let Some(node) = self.nodes.get_mut(index) else { return };
+        if index >= count {
+            return;
+        }
         let depth = config.depth;
         if depth > 0 && index >= depth && index + depth < count {
-            node.compress();
+            self.edit(index, Node::compress);
         } else {
-            node.decompress();
+            self.edit(index, Node::decompress);
         }
     }
 
@@ -633,6 +704,7 @@ impl List {
             total += node.count();
         }
         assert_eq!(total, self.len);
+        assert_eq!(self.heap_bytes(), self.heap_bytes_counted(), "incremental byte count");
     }
 }
 
@@ -761,6 +833,107 @@ mod tests {
         assert_eq!(list.get(50), Some(large.clone()));
         assert_eq!(list.get(101), Some(large));
         assert_eq!(list.len(), 201);
+    }
+
+    /// Bytes of an element: runs of one byte (which compress), or varied ones (which may not).
+    fn element_of(len: usize, seed: u8) -> Vec<u8> {
+        if seed.is_multiple_of(2) {
+            vec![seed; len]
+        } else {
+            (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+        }
+    }
+
+    #[test]
+    fn kept_byte_count_follows_pushes_pops_splits_compression_and_clones() {
+        let config = ListConfig { fill: -1, depth: 1 };
+        let mut list =
+            List::from_elements((0..2_000u32).map(|i| &b"0123456789abcdef"[..(i % 16) as usize]), config);
+        list.check();
+        assert!(list.compressed_nodes() > 0);
+        list.set(1_000, &[b'x'; 5_000], config);
+        list.insert(10, &element_of(3_000, 3), config);
+        list.check();
+        list.trim(300, 400, config);
+        list.check();
+        let copy = list.clone();
+        copy.check();
+        assert_eq!(copy, list);
+        assert!(copy.heap_bytes() <= list.heap_bytes(), "a copy's buffers are tight");
+        list.retain(|index, _| index % 3 == 0, config);
+        list.check();
+        while list.pop_back(config).is_some() {
+            list.check();
+        }
+        assert_eq!(list.heap_bytes(), list.nodes.capacity() * size_of::<Node>());
+    }
+
+    /// One step of the byte-count property test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push { front: bool, len: usize, seed: u8 },
+        Pop { front: bool },
+        Set { index: usize, len: usize, seed: u8 },
+        Insert { index: usize, len: usize, seed: u8 },
+        Trim { front: usize, back: usize },
+        Retain { every: usize },
+        Clone,
+        Config { fill: i32, depth: usize },
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let len = prop_oneof![4 => 0usize..40, 1 => 100usize..3_000, 1 => 4_000usize..9_000];
+        prop_oneof![
+            8 => (any::<bool>(), len.clone(), any::<u8>()).prop_map(|(front, len, seed)| Op::Push { front, len, seed }),
+            4 => any::<bool>().prop_map(|front| Op::Pop { front }),
+            2 => (any::<usize>(), len.clone(), any::<u8>()).prop_map(|(index, len, seed)| Op::Set { index, len, seed }),
+            2 => (any::<usize>(), len, any::<u8>()).prop_map(|(index, len, seed)| Op::Insert { index, len, seed }),
+            1 => (0usize..30, 0usize..30).prop_map(|(front, back)| Op::Trim { front, back }),
+            1 => (1usize..4).prop_map(|every| Op::Retain { every }),
+            1 => Just(Op::Clone),
+            1 => (prop_oneof![Just(-1), Just(-2), Just(2), Just(5)], 0usize..3)
+                .prop_map(|(fill, depth)| Op::Config { fill, depth }),
+        ]
+    }
+
+    /// Applies `op` to `list` (indexes taken modulo the length).
+    fn apply(list: &mut List, op: &Op, config: &mut ListConfig) {
+        match *op {
+            Op::Push { front: true, len, seed } => list.push_front(&element_of(len, seed), *config),
+            Op::Push { front: false, len, seed } => list.push_back(&element_of(len, seed), *config),
+            Op::Pop { front: true } => drop(list.pop_front(*config)),
+            Op::Pop { front: false } => drop(list.pop_back(*config)),
+            Op::Set { index, len, seed } if !list.is_empty() => {
+                list.set(index % list.len(), &element_of(len, seed), *config);
+            }
+            Op::Insert { index, len, seed } => {
+                list.insert(index % (list.len() + 1), &element_of(len, seed), *config)
+            }
+            Op::Trim { front, back } => {
+                let front = front.min(list.len());
+                list.trim(front, back.min(list.len() - front), *config);
+            }
+            Op::Retain { every } => list.retain(|index, _| index % every == 0, *config),
+            Op::Clone => *list = list.clone(),
+            Op::Config { fill, depth } => *config = ListConfig { fill, depth },
+            Op::Set { .. } => {}
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever the operations, the kept byte count equals a recount after every step.
+        #[test]
+        fn kept_byte_count_matches_a_recount(ops in proptest::collection::vec(op(), 1..120)) {
+            let mut config = ListConfig { fill: 4, depth: 1 };
+            let mut list = List::new();
+            for op in &ops {
+                apply(&mut list, op, &mut config);
+                list.check();
+            }
+        }
     }
 
     #[test]

@@ -698,6 +698,33 @@ mod tests {
         assert_eq!(zset.len(), 1_000);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Adds, removes (which compact the arena and rebuild the tree), conversion to the large
+        /// form and clones keep the O(1) byte count equal to a recount of the tree's nodes.
+        #[test]
+        fn heap_bytes_match_a_recount(
+            ops in proptest::collection::vec((0u8..4, 0u16..600, 0u8..20), 1..400),
+            entries_max in 0usize..40,
+        ) {
+            let limits = ZSetLimits { listpack_entries: entries_max, listpack_value: 8 };
+            let mut zset = ZSet::new_for(1, 1, limits);
+            for (kind, member, score) in ops {
+                let name = format!("m{member}{}", "x".repeat(usize::from(member % 11)));
+                match kind {
+                    0 | 1 => drop(zset.insert(name.as_bytes(), f64::from(score), limits).expect("insert")),
+                    2 => drop(zset.remove(name.as_bytes())),
+                    _ => zset = zset.clone(),
+                }
+                if let ZSet::Table(table) = &zset {
+                    let counted = table.arena.capacity() + table.index.allocation_size() + table.tree.heap_bytes_counted();
+                    proptest::prop_assert_eq!(zset.heap_bytes(), counted);
+                }
+            }
+        }
+    }
+
     #[test]
     fn made_up_cursors_are_safe() {
         let limits = ZSetLimits { listpack_entries: 0, listpack_value: 0 };

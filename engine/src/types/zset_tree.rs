@@ -301,8 +301,9 @@ impl Inner {
         }
     }
 
-    /// Merges child `i` with a neighbour when it is small and both fit in one node.
-    fn rebalance(&mut self, i: usize) {
+    /// Merges child `i` with a neighbour when it is small and both fit in one node; a merged
+    /// away node is taken off `nodes`.
+    fn rebalance(&mut self, i: usize, nodes: &mut NodeCounts) {
         if self.len < 2 || self.children[i].width() >= MIN {
             return;
         }
@@ -313,11 +314,30 @@ impl Inner {
         let (sep, right_count, node) = self.remove_child(right);
         self.counts[left] += right_count as u32;
         match (&mut self.children[left], node) {
-            (Node::Leaf(l), Node::Leaf(r)) => l.append(&r),
-            (Node::Inner(l), Node::Inner(mut r)) => l.append(&mut r, sep),
+            (Node::Leaf(l), Node::Leaf(r)) => {
+                l.append(&r);
+                nodes.leaves -= 1;
+            }
+            (Node::Inner(l), Node::Inner(mut r)) => {
+                l.append(&mut r, sep);
+                nodes.inners -= 1;
+            }
             // Siblings are always at the same depth.
             (_, node) => self.insert_child(right, sep, right_count, node),
         }
+    }
+}
+
+/// How many leaves and inner nodes a tree has allocated: its heap bytes in O(1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct NodeCounts {
+    leaves: usize,
+    inners: usize,
+}
+
+impl NodeCounts {
+    fn heap_bytes(self) -> usize {
+        self.leaves * size_of::<Leaf>() + self.inners * size_of::<Inner>()
     }
 }
 
@@ -362,10 +382,16 @@ impl Node {
     }
 
     /// Inserts `entry`, whose member `member` compares with stored ones; returns the new right
-    /// sibling and its lower bound when the node split.
-    fn insert(&mut self, entry: Entry, member: &impl MemberCmp) -> Option<(Entry, Node)> {
+    /// sibling and its lower bound when the node split. Nodes created are added to `nodes`.
+    fn insert(
+        &mut self,
+        entry: Entry,
+        member: &impl MemberCmp,
+        nodes: &mut NodeCounts,
+    ) -> Option<(Entry, Node)> {
         if let Node::Empty = self {
             *self = Node::Leaf(Leaf::empty());
+            nodes.leaves += 1;
         }
         match self {
             Node::Empty => None,
@@ -378,6 +404,7 @@ impl Node {
                 // Appending at the end leaves the full leaf full (ascending inserts pack).
                 let mid = if at == CAP { CAP } else { CAP / 2 };
                 let mut right = leaf.split_off(mid);
+                nodes.leaves += 1;
                 if at < mid {
                     leaf.insert_at(at, entry);
                 } else {
@@ -388,7 +415,7 @@ impl Node {
             Node::Inner(inner) => {
                 let i = inner.child_for_key(entry.score, member);
                 inner.counts[i] += 1;
-                let (sep, right) = inner.children[i].insert(entry, member)?;
+                let (sep, right) = inner.children[i].insert(entry, member, nodes)?;
                 let right_count = right.count();
                 inner.counts[i] -= right_count as u32;
                 inner.insert_child(i + 1, sep, right_count, right);
@@ -396,6 +423,7 @@ impl Node {
                     return None;
                 }
                 let right = inner.split_off(inner.len / 2);
+                nodes.inners += 1;
                 let sep = right.sep(0);
                 Some((sep, Node::Inner(right)))
             }
@@ -404,7 +432,14 @@ impl Node {
 
     /// Removes `entry`, whose member `member` compares with stored ones, or with `rescore`,
     /// gives it that score in place when it stays where it is (see [`Leaf::rescore_in_place`]).
-    fn remove(&mut self, entry: Entry, member: &impl MemberCmp, rescore: Option<f64>) -> Removal {
+    /// Nodes merged away are taken off `nodes`.
+    fn remove(
+        &mut self,
+        entry: Entry,
+        member: &impl MemberCmp,
+        rescore: Option<f64>,
+        nodes: &mut NodeCounts,
+    ) -> Removal {
         match self {
             Node::Empty => Removal::Missing,
             Node::Leaf(leaf) => {
@@ -417,10 +452,10 @@ impl Node {
             }
             Node::Inner(inner) => {
                 let i = inner.child_for_key(entry.score, member);
-                let outcome = inner.children[i].remove(entry, member, rescore);
+                let outcome = inner.children[i].remove(entry, member, rescore, nodes);
                 if outcome == Removal::Removed {
                     inner.counts[i] -= 1;
-                    inner.rebalance(i);
+                    inner.rebalance(i, nodes);
                 }
                 outcome
             }
@@ -501,12 +536,20 @@ impl Node {
         }
     }
 
-    fn heap_bytes(&self) -> usize {
+    /// The leaves and inner nodes of this subtree, counted (tests: the tree keeps the count).
+    #[cfg(test)]
+    fn count_nodes(&self) -> NodeCounts {
         match self {
-            Node::Empty => 0,
-            Node::Leaf(_) => size_of::<Leaf>(),
+            Node::Empty => NodeCounts::default(),
+            Node::Leaf(_) => NodeCounts { leaves: 1, inners: 0 },
             Node::Inner(inner) => {
-                size_of::<Inner>() + inner.children().iter().map(Node::heap_bytes).sum::<usize>()
+                let mut counts = NodeCounts { leaves: 0, inners: 1 };
+                for child in inner.children() {
+                    let below = child.count_nodes();
+                    counts.leaves += below.leaves;
+                    counts.inners += below.inners;
+                }
+                counts
             }
         }
     }
@@ -517,11 +560,14 @@ impl Node {
 pub(crate) struct Tree {
     root: Node,
     len: usize,
+    /// The nodes reachable from `root`, kept by every split, merge and root change, so that
+    /// [`Tree::heap_bytes`] is O(1).
+    nodes: NodeCounts,
 }
 
 impl Default for Tree {
     fn default() -> Tree {
-        Tree { root: Node::Leaf(Leaf::empty()), len: 0 }
+        Tree { root: Node::Leaf(Leaf::empty()), len: 0, nodes: NodeCounts { leaves: 1, inners: 0 } }
     }
 }
 
@@ -573,9 +619,10 @@ impl Tree {
 
     /// Inserts `entry`; `member` compares its member with the one at an arena offset.
     pub(crate) fn insert(&mut self, entry: Entry, member: impl MemberCmp) {
-        if let Some((sep, right)) = self.root.insert(entry, &member) {
-            let left = std::mem::replace(&mut self.root, Node::Leaf(Leaf::empty()));
+        if let Some((sep, right)) = self.root.insert(entry, &member, &mut self.nodes) {
+            let left = std::mem::replace(&mut self.root, Node::Empty);
             let mut root = Inner::with_capacity();
+            self.nodes.inners += 1;
             let left_count = left.count();
             root.insert_child(0, NO_SEP, left_count, left);
             let right_count = right.count();
@@ -607,7 +654,7 @@ impl Tree {
     }
 
     fn remove_or_rescore(&mut self, entry: Entry, member: &impl MemberCmp, rescore: Option<f64>) -> Removal {
-        let outcome = self.root.remove(entry, member, rescore);
+        let outcome = self.root.remove(entry, member, rescore, &mut self.nodes);
         if outcome != Removal::Removed {
             return outcome;
         }
@@ -618,6 +665,7 @@ impl Tree {
             }
             let (_, _, child) = inner.remove_child(0);
             self.root = child;
+            self.nodes.inners -= 1;
         }
         outcome
     }
@@ -664,6 +712,7 @@ impl Tree {
             let first = if leaf.len > 0 { leaf.entry(0) } else { NO_SEP };
             level.push((first, leaf.len, Node::Leaf(leaf)));
         }
+        let mut nodes = NodeCounts { leaves: level.len(), inners: 0 };
         while level.len() > 1 {
             let mut parents = Vec::with_capacity(level.len() / BUILD_FILL + 1);
             let mut current = Inner::with_capacity();
@@ -682,15 +731,22 @@ impl Tree {
             }
             let total = current.total();
             parents.push((first, total, Node::Inner(current)));
+            nodes.inners += parents.len();
             level = parents;
         }
         let root = level.pop().map_or_else(|| Node::Leaf(Leaf::empty()), |(_, _, node)| node);
-        Tree { root, len }
+        Tree { root, len, nodes }
     }
 
-    /// Heap bytes held by the nodes.
+    /// Heap bytes held by the nodes (one `Box` each). O(1).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.root.heap_bytes()
+        self.nodes.heap_bytes()
+    }
+
+    /// [`Tree::heap_bytes`] counted node by node (tests: the kept count must match).
+    #[cfg(test)]
+    pub(crate) fn heap_bytes_counted(&self) -> usize {
+        self.root.count_nodes().heap_bytes()
     }
 
     /// Checks every structural invariant (tests only): counts, order, widths.
@@ -721,6 +777,7 @@ impl Tree {
         assert_eq!(walk(&self.root, &mut entries, 0, &mut depths), self.len);
         assert!(depths.windows(2).all(|w| w[0] == w[1]), "leaves at one depth");
         assert!(entries.windows(2).all(|w| cmp(w[0], w[1]) == Ordering::Less), "sorted");
+        assert_eq!(self.nodes, self.root.count_nodes(), "kept node counts");
     }
 }
 
@@ -891,6 +948,121 @@ mod tests {
         }
         let gone = Entry { score: 1e9, offset: 1 };
         assert!(!tree.rescore(gone, 0.0, member_of(1)), "an absent entry is not found");
+    }
+
+    /// One step of the node-count property test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Inserts this many entries with scores below the bound (few bounds: many ties).
+        Insert {
+            count: u16,
+            score_max: u8,
+        },
+        /// Removes this many entries, picked by rank from the seed.
+        Remove {
+            count: u16,
+            seed: u64,
+        },
+        Rescore {
+            count: u16,
+            seed: u64,
+        },
+        /// Rebuilds the tree from its entries, as compaction does.
+        Rebuild,
+        Clone,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (1u16..400, 1u8..=255).prop_map(|(count, score_max)| Op::Insert { count, score_max }),
+            3 => (1u16..500, any::<u64>()).prop_map(|(count, seed)| Op::Remove { count, seed }),
+            2 => (1u16..300, any::<u64>()).prop_map(|(count, seed)| Op::Rescore { count, seed }),
+            1 => Just(Op::Rebuild),
+            1 => Just(Op::Clone),
+        ]
+    }
+
+    /// Applies `op` to `tree` and its sorted model; `next_offset` numbers new entries.
+    fn apply(tree: &mut Tree, model: &mut Vec<Entry>, op: &Op, next_offset: &mut u32) {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |seed: u64| {
+            state ^= seed;
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        match *op {
+            Op::Insert { count, score_max } => {
+                for _ in 0..count {
+                    let offset = *next_offset;
+                    *next_offset += 1;
+                    let entry =
+                        Entry { score: (next(u64::from(offset)) % u64::from(score_max)) as f64, offset };
+                    tree.insert(entry, member_of(offset));
+                    let at = model.partition_point(|e| cmp(*e, entry) == Ordering::Less);
+                    model.insert(at, entry);
+                }
+            }
+            Op::Remove { count, seed } => {
+                for _ in 0..count.min(model.len() as u16) {
+                    let entry = model.remove((next(seed) % model.len() as u64) as usize);
+                    assert!(tree.remove(entry, member_of(entry.offset)));
+                }
+            }
+            Op::Rescore { count, seed } => {
+                for _ in 0..count.min(model.len() as u16) {
+                    let old = model.remove((next(seed) % model.len() as u64) as usize);
+                    let entry =
+                        Entry { score: old.score + (next(seed) % 5) as f64 - 2.0, offset: old.offset };
+                    assert!(tree.rescore(old, entry.score, member_of(old.offset)));
+                    let at = model.partition_point(|e| cmp(*e, entry) == Ordering::Less);
+                    model.insert(at, entry);
+                }
+            }
+            Op::Rebuild => *tree = Tree::from_sorted(model.iter().copied()),
+            Op::Clone => *tree = tree.clone(),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Whatever the operations (splits, merges, root growth and collapse, rebuilds, clones),
+        /// the kept node counts equal a recount after every step.
+        #[test]
+        fn kept_node_counts_match_a_recount(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut tree = Tree::default();
+            let mut model = Vec::new();
+            let mut next_offset = 0;
+            for op in &ops {
+                apply(&mut tree, &mut model, op, &mut next_offset);
+                proptest::prop_assert_eq!(tree.heap_bytes(), tree.heap_bytes_counted());
+                tree.check(&cmp);
+                proptest::prop_assert_eq!(tree.len(), model.len());
+            }
+        }
+    }
+
+    #[test]
+    fn kept_node_counts_follow_growth_and_shrinking() {
+        let mut tree = Tree::default();
+        assert_eq!(tree.heap_bytes(), size_of::<Leaf>());
+        for offset in 0..50_000u32 {
+            tree.insert(Entry { score: f64::from(offset % 977), offset }, member_of(offset));
+        }
+        tree.check(&cmp);
+        let counts = tree.nodes;
+        assert!(counts.inners > 1 && counts.leaves > 50_000 / CAP, "{counts:?}");
+        let built = Tree::from_sorted(contents(&tree).into_iter());
+        built.check(&cmp);
+        assert!(built.heap_bytes() < tree.heap_bytes(), "a rebuild packs leaves 7/8 full");
+        for offset in 0..50_000u32 {
+            assert!(tree.remove(Entry { score: f64::from(offset % 977), offset }, member_of(offset)));
+        }
+        tree.check(&cmp);
+        assert_eq!(tree.heap_bytes(), size_of::<Leaf>(), "one empty leaf is left");
     }
 
     #[test]
