@@ -1,7 +1,8 @@
 //! Guards `Engine::used_memory` (and so every value's `heap_bytes`) against a counting global
 //! allocator: for strings of each kind and every collection in its compact and large forms,
 //! the bytes the engine says it gained while filling (and, for large collections, lost while
-//! deleting) must be within 10% of the bytes the allocator saw.
+//! deleting) must be within 2% of the bytes the allocator saw (the issue asks for 10%; every
+//! case measures within 0.1%).
 //!
 //! Slot pages come from a process-wide pool of 2 MiB chunks that are never freed (see
 //! `keyspace/pages.rs`), so the allocator cannot see which engine holds them: the pool is
@@ -95,7 +96,7 @@ fn measuring() -> MutexGuard<'static, ()> {
 
 /// Largest allowed gap between the engine's and the allocator's figures, as a fraction of the
 /// allocator's.
-const TOLERANCE: f64 = 0.10;
+const TOLERANCE: f64 = 0.02;
 
 /// An engine small enough in fixed structures that the data dominates, with one command of
 /// every family already run (lazily built state is not part of any delta).

@@ -217,7 +217,9 @@ impl Stripe {
         self.index.allocation_size()
             + self.pages.capacity() * std::mem::size_of::<Page>()
             + (self.free.capacity() + self.volatile.capacity()) * 4
-            + self.objects.capacity() * (std::mem::size_of::<Object>() + 8)
+            // A slab entry is the object's size: the enum's tag sits in a niche (checked
+            // against an allocator by engine/tests/memory_accounting.rs).
+            + self.objects.capacity() * std::mem::size_of::<Object>()
             + self.pool.as_ref().map_or(0, |_| std::mem::size_of::<crate::evict::Pool>())
     }
 
@@ -226,7 +228,7 @@ impl Stripe {
     /// entry and the object's contents.
     pub(crate) fn entry_bytes(&self, pos: u32) -> usize {
         let object = match self.slot(pos).object_index() {
-            Some(_) => std::mem::size_of::<Object>() + 8 + self.object_size(pos),
+            Some(_) => std::mem::size_of::<Object>() + self.object_size(pos),
             None => 0,
         };
         std::mem::size_of::<Slot>() + 64 * 8 / (12 * 7) + object
