@@ -221,13 +221,16 @@ fn check_strings(
 #[test]
 fn the_allocator_counts_live_bytes() {
     let _guard = measuring();
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    // Other threads of the test harness allocate and free meanwhile: allow them 256 KiB.
+    const SLACK: isize = 256 << 10;
+    let live = || LIVE_BYTES.load(Ordering::Relaxed) as isize;
+    let before = live();
     let mut buffer = Vec::<u8>::with_capacity(1 << 20);
-    assert!(LIVE_BYTES.load(Ordering::Relaxed) >= before + (1 << 20));
+    assert!(live() >= before + (1 << 20) - SLACK);
     buffer.reserve_exact(3 << 20);
-    assert!(LIVE_BYTES.load(Ordering::Relaxed) >= before + (3 << 20));
+    assert!(live() >= before + (3 << 20) - SLACK);
     drop(buffer);
-    assert!(LIVE_BYTES.load(Ordering::Relaxed) < before + (1 << 20));
+    assert!(live() < before + SLACK);
 }
 
 #[test]
