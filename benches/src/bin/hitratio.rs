@@ -33,6 +33,8 @@ use memora_benches::workload::DEFAULT_KEY_COUNT;
 const LFU_TARGET_POINTS: f64 = -2.0;
 /// Largest shortfall of `allkeys-lru` against the exact LRU that passes, in points.
 const LRU_TARGET_POINTS: f64 = -3.0;
+/// A system holding more than capacity + capacity / this many keys at the end is flagged.
+const OVERFULL_DIVISOR: usize = 10;
 /// The Zipf exponent under the scan-polluted trace.
 const SCAN_BASE_EXPONENT: f64 = 0.99;
 
@@ -110,9 +112,12 @@ impl System {
             "exact-lru" => Ok(System::ExactLru),
             "moka" => Ok(System::Moka),
             "quick_cache" => Ok(System::QuickCache),
+            // A column name without `memora ` first (`allkeys-lfu+admission`), else the
+            // first variant of that policy.
             _ => MEMORA_VARIANTS
                 .iter()
-                .position(|v| v.policy == name || v.name == name)
+                .position(|v| v.name.strip_prefix("memora ") == Some(name))
+                .or_else(|| MEMORA_VARIANTS.iter().position(|v| v.policy == name))
                 .map(System::Memora)
                 .ok_or_else(|| format!("unknown system {name}")),
         }
@@ -347,6 +352,13 @@ fn print_trace(result: &TraceResult, args: &Args) {
                     o.errors,
                     o.first_error.as_deref().unwrap_or("")
                 ),
+                Ok(o) if o.keys_held > row.capacity + row.capacity / OVERFULL_DIVISOR => println!(
+                    "{}% {}: holds {} keys for a capacity of {}: is its limit enforced?",
+                    row.percent,
+                    system.name(),
+                    o.keys_held,
+                    row.capacity
+                ),
                 Ok(_) => {}
             }
         }
@@ -378,34 +390,55 @@ fn verdict(difference: Option<f64>, target: f64) -> String {
     }
 }
 
-/// Prints the targets per trace × size.
+/// Prints the targets per trace × size: every `allkeys-lfu` variant against the best peer,
+/// every `allkeys-lru` variant against the exact LRU.
 fn print_summary(results: &[TraceResult], args: &Args) {
-    let policy = |name: &str| MEMORA_VARIANTS.iter().position(|v| v.policy == name).map(System::Memora);
-    let (lfu, lru) = (policy("allkeys-lfu"), policy("allkeys-lru"));
+    let of_policy = |policy: &str| -> Vec<System> {
+        let is = |s: &System| matches!(s, System::Memora(i) if MEMORA_VARIANTS[*i].policy == policy);
+        args.systems.iter().copied().filter(is).collect()
+    };
+    let (lfus, lrus) = (of_policy("allkeys-lfu"), of_policy("allkeys-lru"));
     println!();
     println!(
         "targets: allkeys-lfu - best(moka, quick_cache) >= {LFU_TARGET_POINTS:.1} points; \
          allkeys-lru - exact LRU >= {LRU_TARGET_POINTS:.1} points"
     );
-    println!("{:<24} {:>16} {:>16} {:>10}", "trace, size", "lfu - best peer", "lru - exact", "best peer");
+    print!("{:<24} {:>10}", "trace, size", "best peer");
+    for system in lfus.iter().chain(&lrus) {
+        let against = if lfus.contains(system) { "best peer" } else { "exact" };
+        print!(" {:>w$}", format!("{} - {against}", summary_name(*system)), w = summary_width(*system));
+    }
+    println!();
     for result in results {
         for row in &result.rows {
             let peers = [System::Moka, System::QuickCache].map(|s| hit_percent(args, row, s));
             let best_peer = peers.into_iter().flatten().reduce(f64::max);
-            let lfu_hit = lfu.and_then(|s| hit_percent(args, row, s));
-            let lru_hit = lru.and_then(|s| hit_percent(args, row, s));
             let exact = hit_percent(args, row, System::ExactLru);
-            let lfu_difference = lfu_hit.zip(best_peer).map(|(a, b)| a - b);
-            let lru_difference = lru_hit.zip(exact).map(|(a, b)| a - b);
-            println!(
-                "{:<24} {:>16} {:>16} {:>10}",
+            print!(
+                "{:<24} {:>10}",
                 format!("{}, {}% ({})", result.kind.name(), row.percent, row.capacity),
-                verdict(lfu_difference, LFU_TARGET_POINTS),
-                verdict(lru_difference, LRU_TARGET_POINTS),
                 best_peer.map_or_else(|| "n/a".to_string(), |b| format!("{b:.2}"))
             );
+            for (systems, reference, target) in
+                [(&lfus, best_peer, LFU_TARGET_POINTS), (&lrus, exact, LRU_TARGET_POINTS)]
+            {
+                for &system in systems {
+                    let difference = hit_percent(args, row, system).zip(reference).map(|(a, b)| a - b);
+                    print!(" {:>w$}", verdict(difference, target), w = summary_width(system));
+                }
+            }
+            println!();
         }
     }
+}
+
+/// A Memora column's name without `memora `.
+fn summary_name(system: System) -> &'static str {
+    system.name().strip_prefix("memora ").unwrap_or(system.name())
+}
+
+fn summary_width(system: System) -> usize {
+    summary_name(system).len() + " - best peer".len()
 }
 
 /// Per system, the replay time summed over every trace and size.
