@@ -21,8 +21,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use memora_benches::hitratio::{
-    ExactLru, ExactLruCache, HitCache, ReplayOutcome, ceiling_hit_percent, replay, scan_polluted_trace,
-    zipf_trace,
+    ExactLru, ExactLruCache, ReplayOutcome, ceiling_hit_percent, replay, scan_polluted_trace, zipf_trace,
 };
 use memora_benches::hitratio_caches::{
     Calibration, MEMORA_VARIANTS, MemoraCache, MemoraSettings, MokaCache, QuickCache, calibrate_memora,
@@ -230,6 +229,7 @@ struct TraceResult {
     rows: Vec<Row>,
 }
 
+/// One cache size of a trace.
 #[derive(Debug)]
 struct Row {
     percent: f64,
@@ -251,7 +251,7 @@ fn run_system(system: System, capacity: usize, trace: &[u64], args: &Args, row: 
             let calibration = calibrate_memora(variant, capacity)?;
             row.calibrations.push((system, calibration));
             let mut cache = MemoraCache::new(variant, calibration.full_bytes, &args.memora)?;
-            replay(trace, &mut cache as &mut dyn HitCache)
+            replay(trace, &mut cache)
         }
     };
     Ok(outcome)
