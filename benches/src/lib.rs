@@ -12,6 +12,8 @@
 //! - `src/bin/memory.rs`: bytes per entry (counting allocator) and RSS per system; with
 //!   `--collections`, bytes per element of 1M-element collections against Redis's figures,
 //!   and one-thread throughput on them.
+//! - `src/bin/hitratio.rs`: hit ratios of Memora's eviction policies, an exact LRU, `moka`
+//!   and `quick_cache` replaying Zipf and scan-polluted traces at 1%, 10% and 50% of the keys.
 //! - `scripts/redis_benchmark_compare.sh`: `memora-server` against `redis-server`.
 //!
 //! See `README.md` beside this crate for how to run each and the targets.
@@ -19,6 +21,8 @@
 //! # Components
 //! - [`workload`]: deterministic keys and values, a seeded generator, uniform and Zipf key
 //!   samplers, pre-generated operation streams.
+//! - [`hitratio`], [`hitratio_caches`]: the hit-ratio traces, the exact LRU, the replay loop,
+//!   and the caches under test behind one [`hitratio::HitCache`] trait.
 //! - [`collections`]: the collection workloads of `memory --collections` and Redis's figures.
 //! - [`systems`]: the [`systems::Store`] / [`systems::Worker`] traits and one implementation
 //!   per system under test.
@@ -26,6 +30,8 @@
 //!   [`thread_cpu_time`] for CPU-time throughput on a busy machine.
 
 pub mod collections;
+pub mod hitratio;
+pub mod hitratio_caches;
 pub mod systems;
 pub mod workload;
 
