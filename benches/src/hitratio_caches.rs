@@ -10,9 +10,9 @@
 //!   exact rather than split across shards; the policy is the same as the `sync` cache's).
 //! - [`MemoraCache`]: an [`Engine`] whose `maxmemory` is the memory `C` entries take
 //!   ([`calibrate_memora`]) and whose `maxmemory-policy` is one of [`MEMORA_VARIANTS`].
-//!   Memora keeps access times in seconds and LFU counters decay per idle minute, both read
+//!   Memora keeps access times in 4 ms units (LRU) and LFU counters decay per idle minute, both read
 //!   from the engine's clock: here a [`ManualClock`] that moves a fixed interval per request
-//!   (1 ms by default: a simulated 1000 requests/s), so runs repeat exactly.
+//!   (10 µs by default: a simulated 100,000 requests/s), so runs repeat exactly.
 //!
 //! Every hasher has fixed seeds, so a replay's result does not change from run to run.
 
@@ -138,10 +138,15 @@ pub struct MemoraVariant {
 /// The Memora configurations measured. The `volatile-*` policies only evict keys with a TTL
 /// and the benchmark's keys have none, so they are left out. (TinyLFU admission, when the
 /// builder has it, is one more entry here: `allkeys-lfu` with `configure` turning it on.)
-pub const MEMORA_VARIANTS: [MemoraVariant; 3] = [
+pub const MEMORA_VARIANTS: [MemoraVariant; 4] = [
     MemoraVariant { name: "memora allkeys-lru", policy: "allkeys-lru", configure: |b| b },
     MemoraVariant { name: "memora allkeys-lfu", policy: "allkeys-lfu", configure: |b| b },
     MemoraVariant { name: "memora allkeys-random", policy: "allkeys-random", configure: |b| b },
+    MemoraVariant {
+        name: "memora allkeys-lfu+admission",
+        policy: "allkeys-lfu",
+        configure: |b| b.admission(memora_engine::Admission::TinyLfu),
+    },
 ];
 
 /// Settings shared by every Memora replay.
@@ -169,8 +174,11 @@ pub struct Calibration {
     pub entries: usize,
     /// `used_memory` of the empty engine.
     pub empty_bytes: u64,
-    /// `used_memory` with the entries in: the `maxmemory` to set.
+    /// `used_memory` with the entries in.
     pub full_bytes: u64,
+    /// The `maxmemory` to set: `full_bytes`, raised so that the engine holds about `entries`
+    /// keys while it evicts (see [`calibrate_memora`]).
+    pub limit_bytes: u64,
 }
 
 impl Calibration {
@@ -182,7 +190,20 @@ impl Calibration {
 
 /// Inserts `capacity` distinct benchmark keys (ids `0..capacity`, the replay's value) into a
 /// fresh engine built as `variant`'s, without a memory limit, and reads `used_memory`.
-pub fn calibrate_memora(variant: &MemoraVariant, capacity: usize) -> Result<Calibration, String> {
+///
+/// Then adjusts for the steady state, so that Memora holds as many entries as the peers: an
+/// engine that evicts keeps structures a freshly filled one has not grown yet (eviction
+/// pools, free-slot lists, indexes sized for a stripe's largest count), which at small sizes
+/// cost several percent of the entries. Twice, with the limit at the current estimate,
+/// `warmup` (the start of the trace to be measured) is replayed in a fresh engine, the keys
+/// held at the end are counted, and the limit moves by the shortfall times the bytes per
+/// entry. The measured replay runs in yet another fresh engine.
+pub fn calibrate_memora(
+    variant: &MemoraVariant,
+    capacity: usize,
+    settings: &MemoraSettings,
+    warmup: &[u64],
+) -> Result<Calibration, String> {
     let engine = memora_engine(variant, &ManualClock::new(START_MS));
     let empty_bytes = engine.used_memory();
     let mut key = [0u8; KEY_LEN];
@@ -190,7 +211,17 @@ pub fn calibrate_memora(variant: &MemoraVariant, capacity: usize) -> Result<Cali
         write_key(id, &mut key);
         engine.set(key, VALUE, SetOptions::default()).map_err(|e| format!("calibration SET: {e}"))?;
     }
-    Ok(Calibration { entries: capacity, empty_bytes, full_bytes: engine.used_memory() })
+    let full_bytes = engine.used_memory();
+    let mut calibration = Calibration { entries: capacity, empty_bytes, full_bytes, limit_bytes: full_bytes };
+    let per_entry = calibration.bytes_per_entry();
+    for _ in 0..2 {
+        let mut cache = MemoraCache::new(variant, calibration.limit_bytes, settings)?;
+        crate::hitratio::replay(warmup, &mut cache);
+        let held = cache.engine.dbsize();
+        let shortfall = capacity as f64 - held as f64;
+        calibration.limit_bytes = (calibration.limit_bytes as f64 + shortfall * per_entry).max(0.0) as u64;
+    }
+    Ok(calibration)
 }
 
 /// A Memora engine under a memory limit, as a [`HitCache`]; each request moves its clock.
@@ -288,8 +319,11 @@ mod tests {
 
     #[test]
     fn calibration_counts_memory_per_entry() {
-        let calibration = calibrate_memora(&MEMORA_VARIANTS[0], 1000).unwrap();
+        let settings = MemoraSettings { request_interval_us: 10, maxmemory_samples: None };
+        let warmup: Vec<u64> = (0..5000).collect();
+        let calibration = calibrate_memora(&MEMORA_VARIANTS[0], 1000, &settings, &warmup).unwrap();
         assert!(calibration.full_bytes > calibration.empty_bytes);
+        assert!(calibration.limit_bytes >= calibration.full_bytes, "{calibration:?}");
         // A 16-byte key and a 32-byte value take at least their 48 bytes.
         assert!(calibration.bytes_per_entry() >= 48.0, "{calibration:?}");
     }

@@ -244,8 +244,11 @@ impl Inner {
             None => None,
         };
         let mut set = self.write_set(keys);
-        if self.memory.over_limit() {
-            set.make_room(candidate)?;
+        // With admission, every new key competes for its place once memory is about full,
+        // not only the writes that happen to find it over the limit.
+        let judge = candidate.is_some() && self.memory.near_limit();
+        if judge || self.memory.over_limit() {
+            set.make_room(candidate.filter(|_| judge))?;
         }
         Ok(set)
     }
@@ -477,7 +480,7 @@ impl<'e> WriteSet<'e> {
         let inner = self.inner;
         let policy = inner.eviction_policy();
         if policy == EvictionPolicy::NoEviction {
-            return Err(Error::OutOfMemory);
+            return if inner.memory.over_limit() { Err(Error::OutOfMemory) } else { Ok(()) };
         }
         let ctx = ScoreContext {
             policy,
@@ -495,19 +498,23 @@ impl<'e> WriteSet<'e> {
             Self::locked(&mut self.guards, db, stripe_index).find(hash, key).is_none()
         });
         let mut evicted = 0;
-        while inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
-            let judged = admission.take().map(|(db, key, hash)| (db, key, self.frequency(hash)));
-            match self.evict_best(&held, &ctx, judged.map(|(_, _, frequency)| frequency)) {
+        if let Some((db, key, hash)) = admission.take() {
+            // One for one: the new key takes the victim's place, or loses to it.
+            match self.evict_best(&held, &ctx, Some(self.frequency(hash))) {
                 Evicted::One => evicted += 1,
-                Evicted::None => break,
+                Evicted::None => {}
                 Evicted::Refused => {
-                    // The new key loses to the victim: the write goes ahead, and the key goes
-                    // when the set is released (see `Drop`); nothing else is evicted for it.
-                    if let Some((db, key, _)) = judged {
-                        self.not_admitted = Some((db, key.to_vec()));
-                    }
+                    // The write goes ahead, and the key goes when the set is released (see
+                    // `Drop`); nothing else is evicted for it.
+                    self.not_admitted = Some((db, key.to_vec()));
                     return Ok(());
                 }
+            }
+        }
+        while inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
+            match self.evict_best(&held, &ctx, None) {
+                Evicted::One => evicted += 1,
+                Evicted::None | Evicted::Refused => break,
             }
         }
         let mut exhausted = false;

@@ -89,6 +89,14 @@ impl MemoryAccounting {
         limit != 0 && self.estimate() > limit
     }
 
+    /// Is the estimate within its error bound (1/64 of the limit) of a limit that is set? The
+    /// admission policy judges every new key from then on.
+    #[inline]
+    pub(crate) fn near_limit(&self) -> bool {
+        let limit = self.limit();
+        limit != 0 && self.estimate() + limit / 64 > limit
+    }
+
     /// Highest estimate seen.
     pub(crate) fn peak(&self) -> u64 {
         self.peak.load(Ordering::Relaxed).max(self.estimate())

@@ -23,6 +23,8 @@ use crate::keyspace::access::{self, LfuTuning};
 pub(crate) const MAX_EVICTIONS_PER_WRITE: usize = 64;
 /// Candidates a stripe's pool keeps (Redis's `EVPOOL_SIZE`).
 const POOL_SIZE: usize = 16;
+/// Largest `maxmemory-samples` (Redis's limit).
+pub(crate) const MAX_SAMPLES: u32 = 64;
 /// Free slots a sample looks past before giving up on a position.
 const PROBE: u32 = 32;
 /// Default `maxmemory-samples`.
@@ -305,7 +307,12 @@ fn sample(stripe: &mut Stripe, ctx: &ScoreContext, random: &mut impl FnMut() -> 
     if stripe.len() == 0 || capacity == 0 {
         return None;
     }
-    let start = random() % capacity;
+    occupied_from(stripe, random() % capacity)
+}
+
+/// The first occupied position from `start` on (wrapping), looking at most [`PROBE`] slots.
+fn occupied_from(stripe: &Stripe, start: u32) -> Option<u32> {
+    let capacity = stripe.capacity();
     (0..PROBE.min(capacity)).map(|i| (start + i) % capacity).find(|&pos| stripe.slot(pos).is_occupied())
 }
 
@@ -329,11 +336,33 @@ pub(crate) fn peek_victim(
         stripe.pool_mut().offer(pos, 0);
         return Some((pos, 0));
     }
-    for _ in 0..ctx.samples.max(1) {
-        if let Some(pos) = sample(stripe, ctx, random)
-            && let Some(score) = ctx.score(stripe, pos)
-        {
-            stripe.pool_mut().offer(pos, score);
+    let samples = (ctx.samples.clamp(1, MAX_SAMPLES)) as usize;
+    if ctx.policy.volatile_only() {
+        for _ in 0..samples {
+            if let Some(pos) = sample(stripe, ctx, random)
+                && let Some(score) = ctx.score(stripe, pos)
+            {
+                stripe.pool_mut().offer(pos, score);
+            }
+        }
+    } else {
+        // Random slots are cache misses: start loading them all (and the pool's best, which is
+        // re-scored below) before reading any, so that they overlap.
+        let capacity = stripe.capacity();
+        let mut starts = [0u32; MAX_SAMPLES as usize];
+        for start in &mut starts[..samples] {
+            *start = random() % capacity;
+            crate::types::zset_tree::prefetch(stripe.slot(*start));
+        }
+        if let Some((pos, _)) = stripe.pool().and_then(Pool::peek) {
+            crate::types::zset_tree::prefetch(stripe.slot(pos));
+        }
+        for &start in &starts[..samples] {
+            if let Some(pos) = occupied_from(stripe, start)
+                && let Some(score) = ctx.score(stripe, pos)
+            {
+                stripe.pool_mut().offer(pos, score);
+            }
         }
     }
     for _ in 0..POOL_SIZE * 2 {
