@@ -197,7 +197,8 @@ impl Calibration {
 /// cost several percent of the entries. Twice, with the limit at the current estimate,
 /// `warmup` (the start of the trace to be measured) is replayed in a fresh engine, the keys
 /// held at the end are counted, and the limit moves by the shortfall times the bytes per
-/// entry. The measured replay runs in yet another fresh engine.
+/// entry (unless the warm-up never filled the cache). The measured replay runs in yet another
+/// fresh engine.
 pub fn calibrate_memora(
     variant: &MemoraVariant,
     capacity: usize,
@@ -217,6 +218,9 @@ pub fn calibrate_memora(
     for _ in 0..2 {
         let mut cache = MemoraCache::new(variant, calibration.limit_bytes, settings)?;
         crate::hitratio::replay(warmup, &mut cache);
+        if cache.engine.stats().evicted_keys == 0 {
+            break; // the warm-up never filled the cache: nothing to learn from it
+        }
         let held = cache.engine.dbsize();
         let shortfall = capacity as f64 - held as f64;
         calibration.limit_bytes = (calibration.limit_bytes as f64 + shortfall * per_entry).max(0.0) as u64;

@@ -301,8 +301,8 @@ pub(crate) struct WriteSet<'e> {
 
 /// What one eviction step did.
 enum Evicted {
-    /// A key went.
-    One,
+    /// A key went, freeing this many bytes.
+    One(usize),
     /// Nothing the policy may evict was found.
     None,
     /// The admission policy preferred the victim to the key being written.
@@ -425,7 +425,9 @@ impl<'e> WriteSet<'e> {
             let victim = inner.sketch.as_ref().map_or(0, |s| s.frequency(inner.hash(stripe.key(pos))));
             candidate <= victim
         });
-        if !refused {
+        let freed = if refused {
+            0
+        } else {
             evict_at(
                 inner,
                 stripe,
@@ -435,13 +437,13 @@ impl<'e> WriteSet<'e> {
                 &mut self.garbage,
                 &mut self.events,
                 &mut self.removals,
-            );
-        }
+            )
+        };
         // Sampling may have given the other stripe its pool: account for it before unlocking.
         if let Some(stripe) = other.as_deref_mut() {
             inner.memory.report(stripe);
         }
-        if refused { Evicted::Refused } else { Evicted::One }
+        if refused { Evicted::Refused } else { Evicted::One(freed) }
     }
 
     /// The admission sketch's estimate for a key hash (0 without a sketch).
@@ -482,26 +484,40 @@ impl<'e> WriteSet<'e> {
         if policy == EvictionPolicy::NoEviction {
             return if inner.memory.over_limit() { Err(Error::OutOfMemory) } else { Ok(()) };
         }
+        // The cached time: access times are stamped from it too (no clock read here).
         let ctx = ScoreContext {
             policy,
-            now_ms: inner.cached_ms().max(self.now.ms()),
+            now_ms: inner.cached_ms(),
             tuning: inner.lfu_tuning(),
             samples: inner.samples.load(std::sync::atomic::Ordering::Relaxed),
         };
-        let held: Vec<(usize, usize)> = match &self.guards {
-            Guards::One(db, s, _) => vec![(*db, *s)],
-            Guards::Many(guards) => guards.iter().map(|(db, s, _)| (*db, *s)).collect(),
+        let (one, many);
+        let held: &[(usize, usize)] = match &self.guards {
+            Guards::One(db, s, _) => {
+                one = [(*db, *s)];
+                &one
+            }
+            Guards::Many(guards) => {
+                many = guards.iter().map(|(db, s, _)| (*db, *s)).collect::<Vec<_>>();
+                &many
+            }
         };
         // Admission: only for a key that does not exist yet.
         let mut admission = candidate.filter(|&(db, key, hash)| {
             let stripe_index = inner.dbs[db].stripe_for(hash);
             Self::locked(&mut self.guards, db, stripe_index).find(hash, key).is_none()
         });
+        // What to free, from the estimate as it stands: evictions are counted here as they
+        // go, and reach the shared estimate by the usual reports (no atomic per eviction).
+        let mut need = inner.memory.excess();
         let mut evicted = 0;
         if let Some((db, key, hash)) = admission.take() {
             // One for one: the new key takes the victim's place, or loses to it.
-            match self.evict_best(&held, &ctx, Some(self.frequency(hash))) {
-                Evicted::One => evicted += 1,
+            match self.evict_best(held, &ctx, Some(self.frequency(hash))) {
+                Evicted::One(freed) => {
+                    evicted += 1;
+                    need -= freed as i64;
+                }
                 Evicted::None => {}
                 Evicted::Refused => {
                     // The write goes ahead, and the key goes when the set is released (see
@@ -511,18 +527,21 @@ impl<'e> WriteSet<'e> {
                 }
             }
         }
-        while inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
-            match self.evict_best(&held, &ctx, None) {
-                Evicted::One => evicted += 1,
+        while need > 0 && evicted < MAX_EVICTIONS_PER_WRITE {
+            match self.evict_best(held, &ctx, None) {
+                Evicted::One(freed) => {
+                    evicted += 1;
+                    need -= freed as i64;
+                }
                 Evicted::None | Evicted::Refused => break,
             }
         }
         let mut exhausted = false;
-        if inner.memory.over_limit() && evicted < MAX_EVICTIONS_PER_WRITE {
+        if need > 0 && evicted < MAX_EVICTIONS_PER_WRITE {
             let (more, searched_all) = inner.evict_elsewhere(
-                &held,
+                held,
                 &ctx,
-                MAX_EVICTIONS_PER_WRITE - evicted,
+                (MAX_EVICTIONS_PER_WRITE - evicted, need),
                 &mut self.garbage,
                 &mut self.events,
                 &mut self.removals,
@@ -865,8 +884,8 @@ impl EntryMut<'_> {
     }
 }
 
-/// Evicts one key from `stripe` (of database `db`) under `ctx`'s policy; returns false when
-/// the stripe has nothing the policy may evict.
+/// Evicts one key from `stripe` (of database `db`) under `ctx`'s policy; returns the bytes
+/// freed, or `None` when the stripe has nothing the policy may evict.
 pub(crate) fn evict_one(
     inner: &Inner,
     stripe: &mut Stripe,
@@ -875,20 +894,15 @@ pub(crate) fn evict_one(
     garbage: &mut Vec<Value>,
     events: &mut Events,
     removals: &mut Removals,
-) -> bool {
-    match crate::evict::peek_victim(stripe, ctx, &mut access::fast_random) {
-        Some((pos, _)) => {
-            evict_at(inner, stripe, db, pos, ctx.policy, garbage, events, removals);
-            true
-        }
-        None => false,
-    }
+) -> Option<usize> {
+    let (pos, _) = crate::evict::peek_victim(stripe, ctx, &mut access::fast_random)?;
+    Some(evict_at(inner, stripe, db, pos, ctx.policy, garbage, events, removals))
 }
 
 /// Evicts the entry at `pos` of `stripe` (of database `db`), a candidate from
 /// `evict::peek_victim`. The value goes to `garbage` (dropped after the locks), the `evicted`
-/// event and the removal are recorded, the count kept per policy, and the stripe's memory
-/// reported at once, so the next check sees it.
+/// event and the removal are recorded, and the count kept per policy. Returns the bytes freed
+/// (the stripe reports them as usual: when it is unlocked, by granule).
 #[expect(clippy::too_many_arguments, reason = "the write set's parts, borrowed separately")]
 fn evict_at(
     inner: &Inner,
@@ -899,7 +913,8 @@ fn evict_at(
     garbage: &mut Vec<Value>,
     events: &mut Events,
     removals: &mut Removals,
-) {
+) -> usize {
+    let before = stripe.live_bytes();
     crate::evict::take_victim(stripe, pos);
     let key = stripe.key(pos);
     events.push(NotifyFlags::EVICTED, "evicted", db, key);
@@ -911,7 +926,7 @@ fn evict_at(
         garbage.push(object.value);
     }
     inner.evicted[policy.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    inner.memory.report_now(stripe);
+    before.saturating_sub(stripe.live_bytes())
 }
 
 impl Inner {
@@ -923,7 +938,7 @@ impl Inner {
         &self,
         held: &[(usize, usize)],
         ctx: &ScoreContext,
-        budget: usize,
+        (budget, mut need): (usize, i64),
         garbage: &mut Vec<Value>,
         events: &mut Events,
         removals: &mut Removals,
@@ -937,7 +952,7 @@ impl Inner {
         // One key per stripe per pass, from a random starting point, so the need is spread;
         // at most two passes.
         for step in 0..2 * total {
-            if evicted >= budget || !self.memory.over_limit() {
+            if evicted >= budget || need <= 0 {
                 return (evicted, false);
             }
             let at = (start + step) % total;
@@ -951,10 +966,12 @@ impl Inner {
                 busy = true;
                 continue;
             };
-            if evict_one(self, &mut stripe, db, ctx, garbage, events, removals) {
+            if let Some(freed) = evict_one(self, &mut stripe, db, ctx, garbage, events, removals) {
                 evicted += 1;
+                need -= freed as i64;
+                self.memory.report(&mut stripe);
             }
         }
-        (evicted, !busy && self.memory.over_limit())
+        (evicted, !busy && need > 0)
     }
 }

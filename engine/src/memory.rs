@@ -89,6 +89,15 @@ impl MemoryAccounting {
         limit != 0 && self.estimate() > limit
     }
 
+    /// Bytes by which the estimate exceeds the limit (0 or less: under it, or no limit).
+    #[inline]
+    pub(crate) fn excess(&self) -> i64 {
+        match self.limit() {
+            0 => 0,
+            limit => self.estimate() as i64 - limit as i64,
+        }
+    }
+
     /// Is the estimate within its error bound (1/64 of the limit) of a limit that is set? The
     /// admission policy judges every new key from then on.
     #[inline]
