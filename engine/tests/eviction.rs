@@ -473,3 +473,116 @@ fn tinylfu_admission_keeps_the_hot_set_through_a_scan() {
     assert!(kept_tinylfu > 900, "TinyLFU keeps the hot set: kept {kept_tinylfu}");
     assert!(evicted >= 8_000, "scan keys were turned away as evictions: {evicted}");
 }
+
+mod listener_model {
+    //! A removal listener reconciles with the keyspace: replaying random writes, deletes and
+    //! expiries under a small limit, a model that adds a key on each write and drops it on each
+    //! removal the listener hears (expired, evicted, deleted) ends with exactly the engine's
+    //! keys.
+
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, usize),
+        Del(u8),
+        Expire(u8),
+        Rpush(u8),
+        Advance,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (any::<u8>(), 1usize..400).prop_map(|(k, n)| Op::Set(k, n)),
+            1 => any::<u8>().prop_map(Op::Del),
+            1 => any::<u8>().prop_map(Op::Expire),
+            1 => any::<u8>().prop_map(Op::Rpush),
+            1 => Just(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn listener_and_keyspace_agree(
+            policy in prop_oneof![
+                Just(EvictionPolicy::AllKeysLru),
+                Just(EvictionPolicy::AllKeysLfu),
+                Just(EvictionPolicy::AllKeysRandom),
+                Just(EvictionPolicy::VolatileTtl),
+            ],
+            ops in proptest::collection::vec(op(), 1..300),
+        ) {
+            let clock = ManualClock::new(1_700_000_000_000);
+            let heard: Heard = Arc::default();
+            let log = Arc::clone(&heard);
+            let engine = Engine::builder()
+                .stripes(2)
+                .databases(1)
+                .clock(clock.clone())
+                .maxmemory_policy(policy)
+                .removal_listener(move |r| log.lock().expect("lock").push((r.key.to_vec(), r.cause)))
+                .build();
+            let limit = engine.used_memory() + 6_000;
+            engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+            let mut model: BTreeSet<Vec<u8>> = BTreeSet::new();
+            let drain = |model: &mut BTreeSet<Vec<u8>>| {
+                for (key, cause) in heard.lock().expect("lock").drain(..) {
+                    if cause != memora_engine::RemovalCause::Replaced {
+                        model.remove(&key);
+                    }
+                }
+            };
+            for op in ops {
+                let key = |k: u8| format!("k{}", k % 40);
+                match op {
+                    Op::Set(k, n) => {
+                        let reply = engine.execute(&["SET", &key(k), &"v".repeat(n), "PX", "5000"]);
+                        drain(&mut model);
+                        if reply == Reply::simple("OK") {
+                            model.insert(key(k).into_bytes());
+                        }
+                    }
+                    Op::Rpush(k) => {
+                        let reply = engine.execute(&["RPUSH", &key(k), "element"]);
+                        drain(&mut model);
+                        if matches!(reply, Reply::Integer(_)) {
+                            model.insert(key(k).into_bytes());
+                        }
+                    }
+                    Op::Del(k) => {
+                        engine.execute(&["DEL", &key(k)]);
+                        drain(&mut model);
+                    }
+                    Op::Expire(k) => {
+                        engine.execute(&["PEXPIRE", &key(k), "1"]);
+                        drain(&mut model);
+                    }
+                    Op::Advance => {
+                        clock.advance(Duration::from_millis(50));
+                        engine.run_maintenance();
+                        drain(&mut model);
+                    }
+                }
+            }
+            // Expired keys not reclaimed yet are still in the keyspace: reclaim them by reading.
+            for k in 0..40u8 {
+                let _ = engine.get(format!("k{k}"));
+            }
+            drain(&mut model);
+            let mut cursor = 0;
+            let mut actual = BTreeSet::new();
+            loop {
+                let (next, keys) = engine.scan(cursor, Default::default());
+                actual.extend(keys);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+            prop_assert_eq!(actual, model);
+        }
+    }
+}
