@@ -217,7 +217,7 @@ impl EngineBuilder {
     }
 
     /// A function called for every key that expires, is evicted, deleted, or has its value
-    /// replaced (see [`RemovalCause`]), with the database and the key.
+    /// replaced (see [`crate::RemovalCause`]), with the database and the key.
     ///
     /// **Locking behaviour:** called on the thread that made the change, after the stripe
     /// locks of the change are released (inside a transaction, while the transaction still
