@@ -97,3 +97,26 @@ pub fn median(samples: &[f64]) -> f64 {
     sorted.sort_by(f64::total_cmp);
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
+
+/// Parses a positive count for the benchmarks' flags: `_` separators and `k`/`M` suffixes
+/// allowed (`2M`, `500k`, `1_000_000`).
+///
+/// ```
+/// assert_eq!(memora_benches::parse_count("2M"), Ok(2_000_000));
+/// assert_eq!(memora_benches::parse_count("1_500k"), Ok(1_500_000));
+/// assert!(memora_benches::parse_count("0").is_err());
+/// ```
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    let text = text.replace('_', "");
+    let (digits, scale) = match text.strip_suffix(['M', 'm']) {
+        Some(digits) => (digits, 1_000_000),
+        None => match text.strip_suffix(['K', 'k']) {
+            Some(digits) => (digits, 1_000),
+            None => (text.as_str(), 1),
+        },
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if n > 0 => n.checked_mul(scale).ok_or_else(|| format!("too large: {text}")),
+        _ => Err(format!("not a positive count: {text}")),
+    }
+}

@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use memora_benches::parse_count;
 use memora_benches::systems::{Store, StoreVisitor, SystemKind, Worker, preload};
 use memora_benches::workload::{
     DEFAULT_KEY_COUNT, Dataset, Distribution, KEY_LEN, KeySampler, Op, VALUE_LEN, op_stream, write_key,
@@ -140,21 +141,6 @@ const HELP: &str = "usage: compare [--quick] [--threads 1,2] [--ops N per thread
                     [--repeats N] [--systems memora,memora-exec,dashmap,scc,moka,quick_cache] \
                     [--dists uniform,zipf] [--mixes 10,50 (SET percentages)] \
                     [--key-source arena|format]";
-
-fn parse_count(text: &str) -> Result<usize, String> {
-    let text = text.replace('_', "");
-    let (digits, scale) = match text.strip_suffix(['M', 'm']) {
-        Some(digits) => (digits, 1_000_000),
-        None => match text.strip_suffix(['K', 'k']) {
-            Some(digits) => (digits, 1_000),
-            None => (text.as_str(), 1),
-        },
-    };
-    match digits.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n * scale),
-        _ => Err(format!("not a positive count: {text}")),
-    }
-}
 
 fn parse_list<T>(text: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
     text.split(',').filter(|s| !s.is_empty()).map(item).collect()

@@ -27,6 +27,7 @@ use memora_benches::hitratio::{
 use memora_benches::hitratio_caches::{
     Calibration, MEMORA_VARIANTS, MemoraCache, MemoraSettings, MokaCache, QuickCache, calibrate_memora,
 };
+use memora_benches::parse_count;
 use memora_benches::workload::DEFAULT_KEY_COUNT;
 
 /// Simulated time between requests: 10 µs, a cache serving 100,000 requests a second. Memora
@@ -200,22 +201,6 @@ impl Args {
     /// Cache capacity in entries for a size in percent of the keys (at least 1).
     fn capacity(&self, percent: f64) -> usize {
         ((self.keys as f64 * percent / 100.0).round() as usize).max(1)
-    }
-}
-
-/// A positive count, `_` separators and `k`/`M` suffixes allowed.
-fn parse_count(text: &str) -> Result<usize, String> {
-    let text = text.replace('_', "");
-    let (digits, scale) = match text.strip_suffix(['M', 'm']) {
-        Some(digits) => (digits, 1_000_000),
-        None => match text.strip_suffix(['K', 'k']) {
-            Some(digits) => (digits, 1_000),
-            None => (text.as_str(), 1),
-        },
-    };
-    match digits.parse::<usize>() {
-        Ok(n) if n > 0 => n.checked_mul(scale).ok_or_else(|| format!("too large: {text}")),
-        _ => Err(format!("not a positive count: {text}")),
     }
 }
 
