@@ -156,6 +156,8 @@ pub struct MemoraSettings {
     pub request_interval_us: u64,
     /// `maxmemory-samples`, if set (Memora's default otherwise).
     pub maxmemory_samples: Option<u32>,
+    /// `lfu-decay-time` in minutes, if set (Redis's default, 1, otherwise).
+    pub lfu_decay_time: Option<u32>,
 }
 
 /// The simulated clock's reading at the first request (a fixed date, for repeatability).
@@ -255,6 +257,9 @@ impl MemoraCache {
         if let Some(samples) = settings.maxmemory_samples {
             pairs.push(("maxmemory-samples".to_string(), samples.to_string()));
         }
+        if let Some(minutes) = settings.lfu_decay_time {
+            pairs.push(("lfu-decay-time".to_string(), minutes.to_string()));
+        }
         engine.config_set(&pairs).map_err(|e| format!("CONFIG SET: {e}"))?;
         Ok(MemoraCache { engine, clock, request_interval_us: settings.request_interval_us, elapsed_us: 0 })
     }
@@ -323,7 +328,8 @@ mod tests {
 
     #[test]
     fn calibration_counts_memory_per_entry() {
-        let settings = MemoraSettings { request_interval_us: 10, maxmemory_samples: None };
+        let settings =
+            MemoraSettings { request_interval_us: 10, maxmemory_samples: None, lfu_decay_time: None };
         let warmup: Vec<u64> = (0..5000).collect();
         let calibration = calibrate_memora(&MEMORA_VARIANTS[0], 1000, &settings, &warmup).unwrap();
         assert!(calibration.full_bytes > calibration.empty_bytes);
@@ -334,7 +340,8 @@ mod tests {
 
     #[test]
     fn memora_clock_moves_per_request() {
-        let settings = MemoraSettings { request_interval_us: 250, maxmemory_samples: None };
+        let settings =
+            MemoraSettings { request_interval_us: 250, maxmemory_samples: None, lfu_decay_time: None };
         // Without eviction support the CONFIG SET fails; the clock is tested either way.
         if let Ok(mut cache) = MemoraCache::new(&MEMORA_VARIANTS[0], 1 << 30, &settings) {
             let outcome = replay(&[1, 2, 1, 1], &mut cache);

@@ -15,7 +15,7 @@
 //! ```text
 //! cargo run --release -p memora-benches --bin hitratio [-- --quick] [--keys N] [--requests N]
 //!     [--sizes 1,10,50] [--traces zipf0.9,zipf0.99,zipf1.1,scan] [--systems ...]
-//!     [--request-interval-us 10] [--maxmemory-samples N] [--seed N]
+//!     [--request-interval-us 10] [--maxmemory-samples N] [--lfu-decay-time MINUTES] [--seed N]
 //! ```
 
 use std::process::ExitCode;
@@ -147,7 +147,7 @@ struct Args {
 const HELP: &str = "usage: hitratio [--quick] [--keys N] [--requests N] [--sizes 1,10,50 (% of keys)] \
                     [--traces zipf0.9,zipf0.99,zipf1.1,scan] \
                     [--systems exact-lru,moka,quick_cache,allkeys-lru,allkeys-lfu,allkeys-random] \
-                    [--request-interval-us 10] [--maxmemory-samples N] [--seed N]";
+                    [--request-interval-us 10] [--maxmemory-samples N] [--lfu-decay-time MINUTES] [--seed N]";
 
 impl Args {
     fn parse() -> Result<Args, String> {
@@ -160,6 +160,7 @@ impl Args {
             memora: MemoraSettings {
                 request_interval_us: DEFAULT_REQUEST_INTERVAL_US,
                 maxmemory_samples: None,
+                lfu_decay_time: None,
             },
             seed: 42,
         };
@@ -184,6 +185,12 @@ impl Args {
                     let samples =
                         u32::try_from(samples).map_err(|_| format!("too many samples: {samples}"))?;
                     args.memora.maxmemory_samples = Some(samples);
+                }
+                "--lfu-decay-time" => {
+                    let text = value()?;
+                    let minutes =
+                        text.parse::<u32>().map_err(|_| format!("not a count of minutes: {text}"))?;
+                    args.memora.lfu_decay_time = Some(minutes);
                 }
                 "--seed" => args.seed = parse_count(&value()?)? as u64,
                 "-h" | "--help" => return Err(HELP.to_string()),
@@ -467,13 +474,14 @@ fn main() -> ExitCode {
     let start = Instant::now();
     println!(
         "hitratio: {} keys, {} requests per trace, sizes {:?}% of the keys, seed {}, \
-         Memora clock +{} µs per request, maxmemory-samples {}",
+         Memora clock +{} µs per request, maxmemory-samples {}, lfu-decay-time {}",
         args.keys,
         args.requests,
         args.size_percents,
         args.seed,
         args.memora.request_interval_us,
-        args.memora.maxmemory_samples.map_or_else(|| "default".to_string(), |s| s.to_string())
+        args.memora.maxmemory_samples.map_or_else(|| "default".to_string(), |s| s.to_string()),
+        args.memora.lfu_decay_time.map_or_else(|| "default".to_string(), |s| s.to_string())
     );
     let mut results = Vec::new();
     // Traces of one exponent share their Zipf stream (the scan trace is cut from 0.99's).
