@@ -155,7 +155,7 @@ impl Inner {
             "maxmemory" => {
                 let n =
                     parse_memory(value).ok_or_else(|| set_failed(name, "argument must be a memory value"))?;
-                Box::new(move |inner| inner.memory.set_limit(n))
+                Box::new(move |inner| inner.set_maxmemory(n))
             }
             "maxmemory-policy" => {
                 let policy = EvictionPolicy::parse(value).ok_or_else(|| {

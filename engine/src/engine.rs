@@ -283,6 +283,7 @@ impl EngineBuilder {
             memory: MemoryAccounting::new(self.databases * self.stripes, 0, self.maxmemory),
             policy: AtomicU8::new(self.policy.index() as u8),
             lfu_mode: std::sync::atomic::AtomicBool::new(self.policy.is_lfu()),
+            lru_refresh: AtomicU32::new(crate::keyspace::access::LRU_REFRESH_MAX),
             samples: AtomicU32::new(self.samples),
             evicted: Default::default(),
             listener: self.listener,
@@ -372,6 +373,9 @@ pub(crate) struct Inner {
     policy: AtomicU8,
     /// Is the policy an LFU one? (Read on every key access; kept beside `policy`.)
     lfu_mode: std::sync::atomic::AtomicBool,
+    /// LRU access times are restamped only once they are this many units old (see
+    /// [`Inner::lru_refresh_units`]).
+    lru_refresh: AtomicU32,
     /// `maxmemory-samples`.
     pub(crate) samples: AtomicU32,
     /// Keys evicted, per policy in force at the time ([`EvictionPolicy::index`]).
@@ -486,6 +490,35 @@ impl Inner {
         self.lfu_mode.store(policy.is_lfu(), Ordering::Relaxed);
     }
 
+    /// How old (in LRU units) an access time must be before an access restamps it.
+    ///
+    /// Restamping writes the slot's cache line, which on a hot key read by several threads
+    /// bounces the line between cores on every access. So an access time is only refreshed
+    /// once it is older than 1/64 of the idle time of recent LRU victims (an average kept by
+    /// eviction), between one unit (4 ms) and one second (Redis's own resolution, kept while
+    /// nothing is evicted): precision where eviction needs it, quiet lines elsewhere.
+    #[inline(always)]
+    pub(crate) fn lru_refresh_units(&self) -> u32 {
+        self.lru_refresh.load(Ordering::Relaxed)
+    }
+
+    /// Notes the idle time of an LRU victim, for [`Inner::lru_refresh_units`].
+    pub(crate) fn note_victim_idle_ms(&self, idle_ms: u64) {
+        use crate::keyspace::access::{LRU_REFRESH_MAX, LRU_UNIT_MS};
+        let units = (idle_ms / LRU_UNIT_MS / 64).clamp(1, u64::from(LRU_REFRESH_MAX)) as u32;
+        let current = self.lru_refresh.load(Ordering::Relaxed);
+        // Moves a sixteenth of the way (at least one unit) toward the new victim's figure:
+        // an average over recent victims, stored only when it moves, so the line stays shared.
+        let next = match units.cmp(&current) {
+            std::cmp::Ordering::Greater => current + ((units - current) / 16).max(1),
+            std::cmp::Ordering::Less => current - ((current - units) / 16).max(1),
+            std::cmp::Ordering::Equal => current,
+        };
+        if next != current {
+            self.lru_refresh.store(next, Ordering::Relaxed);
+        }
+    }
+
     /// Does access metadata hold LFU counters (an LFU policy is in force)?
     #[inline(always)]
     pub(crate) fn lfu_mode(&self) -> bool {
@@ -496,6 +529,23 @@ impl Inner {
     /// refused before they run (transactions check this while queueing and at `EXEC`)?
     pub(crate) fn refuses_growth(&self) -> bool {
         self.memory.over_limit() && self.eviction_policy() == EvictionPolicy::NoEviction
+    }
+
+    /// Sets `maxmemory` (0: none). Turning a limit on brings the shared estimate up to date
+    /// first: writes keep it only while a limit is set (see `crate::memory`).
+    pub(crate) fn set_maxmemory(&self, limit: u64) {
+        let was = self.memory.limit();
+        self.memory.set_limit(limit);
+        if was == 0 && limit != 0 {
+            // The limit is stored first, so writers report from now on; then every stripe's
+            // change since its last report is reported, under its lock.
+            self.refresh_fixed_memory();
+            for keyspace in self.dbs.iter() {
+                for i in 0..keyspace.stripe_count() {
+                    self.memory.report_now(&mut keyspace.write(i));
+                }
+            }
+        }
     }
 
     /// Recomputes the bytes of fixed structures (stripe arrays, statistics blocks).
@@ -580,7 +630,13 @@ impl Engine {
         let hz = u64::from(self.inner.config.hz.load(Ordering::Relaxed).max(1));
         let budget = Duration::from_micros(250_000 / hz);
         self.inner.observe_time_ms(self.inner.clock.coarse_now_ms());
-        self.inner.active_expire_cycle(budget)
+        let expired = self.inner.active_expire_cycle(budget);
+        // `used_memory_peak`: writes track it only under a limit; sample it here otherwise
+        // (one brief read lock per stripe).
+        if self.inner.memory.limit() == 0 {
+            self.used_memory();
+        }
+        expired
     }
 
     /// Starts the background maintenance thread if it is not running. The thread stops when

@@ -157,11 +157,10 @@ impl Engine {
         f: impl FnOnce(Option<&mut Hash>, &Now<'_>) -> Result<R>,
     ) -> Result<R> {
         // Creating writes may grow memory (Redis's `denyoom` hash commands).
-        let mut locked = if create {
-            self.inner.write_set_growing([(self.db, key)])?
-        } else {
-            self.inner.write_set([(self.db, key)])
-        };
+        let mut locked = self.inner.write_set([(self.db, key)]);
+        if create {
+            locked.grow([(self.db, key)])?;
+        }
         let mut entry = locked.entry(self.db, key);
         change_hash(&mut entry, create, event, f)
     }

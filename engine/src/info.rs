@@ -108,6 +108,7 @@ impl Engine {
             }
         }
         let used = fixed + tables + dataset;
+        inner.memory.observe(used);
         MemoryStats {
             used,
             peak: inner.memory.peak().max(used),

@@ -233,7 +233,7 @@ impl Engine {
         if src == dst && dst_db == self.db {
             return Err(Error::SameObject);
         }
-        let mut set = self.inner.write_set_growing([(self.db, src), (dst_db, dst)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, src), (dst_db, dst)]);
         let source = set.entry(self.db, src);
         let Some(value) = source.value().map(|v| v.to_owned_value()) else { return Ok(false) };
         let expire = source.expire_at_ms();

@@ -180,7 +180,7 @@ impl Engine {
         existing_only: bool,
     ) -> Result<usize> {
         let config = self.inner.list_config();
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         if let Some(list) = list_mut(&mut entry)? {
             for element in elements {
@@ -295,7 +295,7 @@ impl Engine {
     pub fn lset(&self, key: impl AsRef<[u8]>, index: i64, element: impl AsRef<[u8]>) -> Result<()> {
         let key = key.as_ref();
         let config = self.inner.list_config();
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let list = list_mut(&mut entry)?.ok_or(Error::NoSuchKey)?;
         let index = resolve_index(index, list.len()).ok_or_else(|| Error::msg("ERR index out of range"))?;
@@ -315,7 +315,7 @@ impl Engine {
     ) -> Result<i64> {
         let (key, pivot) = (key.as_ref(), pivot.as_ref());
         let config = self.inner.list_config();
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let Some(list) = list_mut(&mut entry)? else { return Ok(0) };
         let mut found = None;
@@ -437,7 +437,7 @@ impl Engine {
     ) -> Result<Option<Vec<u8>>> {
         let (source, destination) = (source.as_ref(), destination.as_ref());
         let config = self.inner.list_config();
-        let mut set = self.inner.write_set_growing([(self.db, source), (self.db, destination)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, source), (self.db, destination)]);
         let mut entry = set.entry(self.db, source);
         let Some(list) = list_mut(&mut entry)? else { return Ok(None) };
         if source == destination {

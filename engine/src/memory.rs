@@ -11,8 +11,10 @@
 //! shared counter only once the change since its last report reaches a *granule*:
 //! `maxmemory / (64 × stripes)`, between 64 bytes and 64 KiB. The shared estimate is then
 //! within one granule per active stripe of the truth, under 1/64 of `maxmemory` even with
-//! every stripe of every database active. The exact figure ([`crate::Engine::used_memory`])
-//! sums the stripes under their read locks.
+//! every stripe of every database active. Writes report only while a limit is set (without
+//! one nothing reads the estimate); setting a limit first reports every stripe
+//! (`Inner::set_maxmemory`). The exact figure ([`crate::Engine::used_memory`]) sums the
+//! stripes under their read locks, and records the peak as it goes.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
@@ -106,9 +108,16 @@ impl MemoryAccounting {
         limit != 0 && self.estimate() + limit / 64 > limit
     }
 
-    /// Highest estimate seen.
+    /// Highest figure seen: estimates reported while a limit is set, and exact sums.
     pub(crate) fn peak(&self) -> u64 {
         self.peak.load(Ordering::Relaxed).max(self.estimate())
+    }
+
+    /// Records an exact figure for the peak.
+    pub(crate) fn observe(&self, used: u64) {
+        if used > self.peak.load(Ordering::Relaxed) {
+            self.peak.fetch_max(used, Ordering::Relaxed);
+        }
     }
 
     /// Reports `stripe`'s change since its last report when it reaches the granule.

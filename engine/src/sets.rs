@@ -137,7 +137,7 @@ impl Engine {
     pub fn sadd<M: AsRef<[u8]>>(&self, key: impl AsRef<[u8]>, members: &[M]) -> Result<usize> {
         let key = key.as_ref();
         let limits = self.inner.set_limits();
-        let mut locked = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut locked = self.inner, [(self.db, key)]);
         let mut entry = locked.entry(self.db, key);
         if entry.value().is_some_and(|v| v.key_type() != KeyType::Set) {
             return Err(Error::WrongType);
@@ -344,7 +344,7 @@ impl Engine {
         };
         let limits = self.inner.set_limits();
         let names = keys.iter().map(|k| (self.db, k.as_ref())).chain([(self.db, dst)]);
-        let mut locked = self.inner.write_set_growing(names)?;
+        crate::db::write_set_growing!(let mut locked = self.inner, names);
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             values.push(locked.entry(self.db, key.as_ref()).value().map(ValueRef::to_owned_value));

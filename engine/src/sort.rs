@@ -261,7 +261,7 @@ impl Engine {
     /// replacing it and its expiry, or deletes it when there are none. Returns the length.
     fn store_list(&self, destination: &[u8], values: Vec<Option<Vec<u8>>>) -> Result<usize> {
         let config = self.inner.list_config();
-        let mut locked = self.inner.write_set_growing([(self.db, destination)])?;
+        crate::db::write_set_growing!(let mut locked = self.inner, [(self.db, destination)]);
         let mut entry = locked.entry(self.db, destination);
         if values.is_empty() {
             if entry.delete() {

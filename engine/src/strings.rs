@@ -152,7 +152,7 @@ impl Engine {
     ) -> Result<SetOutcome> {
         let (key, value) = (key.as_ref(), value.as_ref());
         self.inner.check_string_len(value.len() as u64)?;
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         // The clock is read only when the command sets an expiry.
         let ttl = match (options.expiry, options.keep_ttl) {
             (Some(expiry), _) => Ttl::At(expiry.resolve(set.now_ms(), "set")?),
@@ -254,7 +254,7 @@ impl Engine {
         for (_, value) in pairs {
             self.inner.check_string_len(value.as_ref().len() as u64)?;
         }
-        let mut set = self.inner.write_set_growing(pairs.iter().map(|(k, _)| (self.db, k.as_ref())))?;
+        crate::db::write_set_growing!(let mut set = self.inner, pairs.iter().map(|(k, _)| (self.db, k.as_ref())));
         if only_new && pairs.iter().any(|(k, _)| set.entry(self.db, k.as_ref()).exists()) {
             return Ok(false);
         }
@@ -269,7 +269,7 @@ impl Engine {
     /// `APPEND`: appends `suffix`, creating the key if needed; returns the new length.
     pub fn append(&self, key: impl AsRef<[u8]>, suffix: impl AsRef<[u8]>) -> Result<usize> {
         let (key, suffix) = (key.as_ref(), suffix.as_ref());
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let Some(value) = entry.value() else {
             self.inner.check_string_len(suffix.len() as u64)?;
@@ -308,7 +308,7 @@ impl Engine {
     /// `INCRBY`: adds `delta` to the integer at `key` (0 if absent), keeping its expiry.
     pub fn incr_by(&self, key: impl AsRef<[u8]>, delta: i64) -> Result<i64> {
         let key = key.as_ref();
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let current = match entry.value().map(ValueRef::as_string) {
             None => 0,
@@ -349,7 +349,7 @@ impl Engine {
     /// The increment is checked after the key's type and value, as Redis checks them
     /// (`INCRBYFLOAT zset abc` is WRONGTYPE).
     fn incr_by_long_double(&self, key: &[u8], delta: Option<LongDouble>) -> Result<Vec<u8>> {
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let current = match entry.value().map(ValueRef::as_string) {
             None => LongDouble::from_i64(0),
@@ -384,7 +384,7 @@ impl Engine {
     /// `SETRANGE`: overwrites from `offset`, zero-padding as needed; returns the new length.
     pub fn setrange(&self, key: impl AsRef<[u8]>, offset: usize, value: impl AsRef<[u8]>) -> Result<usize> {
         let (key, value) = (key.as_ref(), value.as_ref());
-        let mut set = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut set = self.inner, [(self.db, key)]);
         let mut entry = set.entry(self.db, key);
         let old_len = match entry.value() {
             None if value.is_empty() => return Ok(0),

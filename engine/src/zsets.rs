@@ -432,7 +432,7 @@ impl Engine {
         incr: bool,
     ) -> Result<(usize, usize, Option<f64>)> {
         let limits = self.inner.zset_limits();
-        let mut locked = self.inner.write_set_growing([(self.db, key)])?;
+        crate::db::write_set_growing!(let mut locked = self.inner, [(self.db, key)]);
         let mut entry = locked.entry(self.db, key);
         if entry.value().is_some_and(|v| v.key_type() != KeyType::ZSet) {
             return Err(Error::WrongType);
@@ -566,7 +566,7 @@ impl Engine {
     ) -> Result<usize> {
         let (dst, src) = (dst.as_ref(), src.as_ref());
         let limits = self.inner.zset_limits();
-        let mut locked = self.inner.write_set_growing([(self.db, src), (self.db, dst)])?;
+        crate::db::write_set_growing!(let mut locked = self.inner, [(self.db, src), (self.db, dst)]);
         let members = zset_of(locked.entry(self.db, src).value())?
             .map_or_else(Vec::new, |zset| collect_range(zset, range));
         let mut entry = locked.entry(self.db, dst);
@@ -749,7 +749,7 @@ impl Engine {
     ) -> Result<usize> {
         let limits = self.inner.zset_limits();
         let names = keys.iter().map(|k| (self.db, k.as_ref())).chain([(self.db, dst)]);
-        let mut locked = self.inner.write_set_growing(names)?;
+        crate::db::write_set_growing!(let mut locked = self.inner, names);
         for key in keys {
             check_algebra_type(locked.entry(self.db, key.as_ref()).value())?;
         }

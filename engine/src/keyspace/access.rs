@@ -22,6 +22,10 @@
 /// Milliseconds per unit of the LRU access time.
 pub(crate) const LRU_UNIT_MS: u64 = 4;
 
+/// Largest age, in LRU units (one second), at which an access restamps an access time; see
+/// `Inner::lru_refresh_units`.
+pub(crate) const LRU_REFRESH_MAX: u32 = (1000 / LRU_UNIT_MS) as u32;
+
 /// The LRU access time of `now_ms`, as stored.
 #[inline]
 pub(crate) fn lru_stamp(now_ms: u64) -> u32 {
