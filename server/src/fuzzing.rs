@@ -33,7 +33,8 @@ pub fn decode_commands(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
 pub const FUZZ_MAX_RANDOM_COUNT: i64 = 1 << 16;
 
 /// Leaves out commands that would make a fuzz run slow or unbounded rather than find bugs:
-/// `DEBUG` (sleeps), `SHUTDOWN`, `CONFIG SET` (which could lift the memory bounds), and
+/// `DEBUG` (sleeps), `SHUTDOWN`, `CONFIG SET` other than of `maxmemory-policy` (which could
+/// lift the memory bounds), and
 /// random-member commands whose count is beyond [`FUZZ_MAX_RANDOM_COUNT`] either way: as in
 /// Redis, `HRANDFIELD h -100000000` legitimately answers a hundred million (repeated) fields,
 /// which is gigabytes of reply, not a bug.
@@ -46,12 +47,29 @@ pub fn is_fuzz_safe(argv: &[Vec<u8>]) -> bool {
             .get(2)
             .and_then(|count| std::str::from_utf8(count).ok()?.parse::<i64>().ok())
             .is_some_and(|count| count.unsigned_abs() > FUZZ_MAX_RANDOM_COUNT as u64);
-    !(is(0, "debug") || is(0, "shutdown") || (is(0, "config") && is(1, "set")) || huge_count)
+    // CONFIG SET only of the eviction policy (a single pair): the limit itself stays.
+    let policy_only = argv.len() == 4 && is(2, "maxmemory-policy");
+    !(is(0, "debug") || is(0, "shutdown") || (is(0, "config") && is(1, "set") && !policy_only) || huge_count)
 }
 
-/// An engine configured for fuzzing.
+/// Memory a fuzzed engine may use beyond its empty size: small enough that inputs which build
+/// big values (SETRANGE, APPEND, pushes) run into the limit, so eviction runs under fuzzing.
+pub const FUZZ_MAX_MEMORY_HEADROOM: u64 = 256 * 1024;
+
+/// An engine configured for fuzzing: `allkeys-lru` under a small memory limit (see
+/// [`FUZZ_MAX_MEMORY_HEADROOM`]); inputs may switch the policy with `CONFIG SET
+/// maxmemory-policy`.
 pub fn fuzz_engine() -> Engine {
-    Engine::builder().stripes(4).databases(4).proto_max_bulk_len(FUZZ_MAX_BULK_LEN).build()
+    let engine = Engine::builder()
+        .stripes(4)
+        .databases(4)
+        .proto_max_bulk_len(FUZZ_MAX_BULK_LEN)
+        .maxmemory_policy(memora_engine::EvictionPolicy::AllKeysLru)
+        .build();
+    let limit = (engine.used_memory() + FUZZ_MAX_MEMORY_HEADROOM).to_string();
+    // A memory value the engine always takes; a refusal would only mean fuzzing without it.
+    let _ = engine.config_set(&[("maxmemory", limit.as_str())]);
+    engine
 }
 
 /// Runs an `execute` input through a fresh session of `engine`, encoding every reply in the
@@ -168,14 +186,40 @@ mod tests {
 
     #[test]
     fn unbounded_commands_are_left_out_and_the_rest_kept() {
-        for unsafe_line in
-            ["DEBUG SLEEP 10", "config SET maxmemory 0", "HRANDFIELD h -99999999", "srandmember s 70000"]
-        {
+        for unsafe_line in [
+            "DEBUG SLEEP 10",
+            "config SET maxmemory 0",
+            "CONFIG SET maxmemory-policy noeviction maxmemory 0",
+            "HRANDFIELD h -99999999",
+            "srandmember s 70000",
+        ] {
             assert!(!is_fuzz_safe(&argv(unsafe_line)), "{unsafe_line}");
         }
-        for safe_line in ["GET k", "HRANDFIELD h -5 WITHVALUES", "ZRANDMEMBER z 65536", "CONFIG GET *"] {
+        for safe_line in [
+            "GET k",
+            "HRANDFIELD h -5 WITHVALUES",
+            "ZRANDMEMBER z 65536",
+            "CONFIG GET *",
+            "config set MAXMEMORY-POLICY allkeys-random",
+        ] {
             assert!(is_fuzz_safe(&argv(safe_line)), "{safe_line}");
         }
+    }
+
+    #[test]
+    fn the_fuzz_engine_evicts_under_its_limit() {
+        let engine = fuzz_engine();
+        let big = format!(
+            "SETRANGE a {} x\nSETRANGE b {} x\nGET c",
+            FUZZ_MAX_MEMORY_HEADROOM, FUZZ_MAX_MEMORY_HEADROOM
+        );
+        assert_eq!(run_execute(&engine, big.as_bytes()), 3);
+        assert_eq!(engine.stats().evicted_keys, 1, "the second big value evicted the first");
+        // `b` alone keeps memory over the limit: under noeviction every growing write fails.
+        let input = b"CONFIG SET maxmemory-policy noeviction\nSETRANGE c 10 x\nSET d x";
+        assert_eq!(run_execute(&engine, input), 3);
+        assert_eq!(engine.dbsize(), 1, "noeviction refused both writes");
+        assert_eq!(engine.stats().evicted_keys, 1);
     }
 
     #[test]
