@@ -333,7 +333,10 @@ mod tests {
         let warmup: Vec<u64> = (0..5000).collect();
         let calibration = calibrate_memora(&MEMORA_VARIANTS[0], 1000, &settings, &warmup).unwrap();
         assert!(calibration.full_bytes > calibration.empty_bytes);
-        assert!(calibration.limit_bytes >= calibration.full_bytes, "{calibration:?}");
+        // The steady-state correction moves the limit by the entries' shortfall or excess: a
+        // few percent either way, never far from the filled engine's figure.
+        let (limit, full) = (calibration.limit_bytes as f64, calibration.full_bytes as f64);
+        assert!((limit - full).abs() <= full * 0.2, "{calibration:?}");
         // A 16-byte key and a 32-byte value take at least their 48 bytes.
         assert!(calibration.bytes_per_entry() >= 48.0, "{calibration:?}");
     }
