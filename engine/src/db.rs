@@ -545,7 +545,7 @@ impl<'e> WriteSet<'e> {
             }
         };
         // Admission: only for a key that does not exist yet.
-        let mut admission = candidate.filter(|&(db, key, hash)| {
+        let admission = candidate.filter(|&(db, key, hash)| {
             let stripe_index = inner.dbs[db].stripe_for(hash);
             Self::locked(&mut self.guards, db, stripe_index).find(hash, key).is_none()
         });
@@ -553,7 +553,7 @@ impl<'e> WriteSet<'e> {
         // go, and reach the shared estimate by the usual reports (no atomic per eviction).
         let mut need = inner.memory.excess();
         let mut evicted = 0;
-        if let Some((db, key, hash)) = admission.take() {
+        if let Some((db, key, hash)) = admission {
             // One for one: the new key takes the victim's place, or loses to it.
             match self.evict_best(held, &ctx, Some(self.frequency(hash))) {
                 Evicted::One(freed) => {

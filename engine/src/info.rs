@@ -118,6 +118,7 @@ impl Engine {
             free_slot_bytes: free,
             keys,
             maxmemory: inner.memory.limit(),
+            rss: rss_bytes(),
         }
     }
 
@@ -272,12 +273,9 @@ impl Engine {
 
     fn render_memory(&self, out: &mut String) {
         let m = self.memory_stats();
-        let percent =
-            |part: u64, whole: u64| if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 };
         out.push_str("# Memory\r\n");
         let _ = write!(out, "used_memory:{}\r\nused_memory_human:{}\r\n", m.used, human_bytes(m.used));
-        let rss = rss_bytes();
-        if let Some(rss) = rss {
+        if let Some(rss) = m.rss {
             let _ = write!(out, "used_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n", human_bytes(rss));
         }
         let _ = write!(
@@ -287,22 +285,17 @@ impl Engine {
              used_memory_dataset_perc:{:.2}%\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n",
             m.peak,
             human_bytes(m.peak),
-            percent(m.used, m.peak),
+            m.peak_percent(),
             m.fixed + m.overhead,
             m.fixed,
             m.dataset,
-            percent(m.dataset, m.used.saturating_sub(m.fixed)),
+            m.dataset_percent(),
             m.maxmemory,
             human_bytes(m.maxmemory),
             self.inner.eviction_policy().name(),
         );
-        if let Some(rss) = rss {
-            let ratio = if m.used == 0 { 0.0 } else { rss as f64 / m.used as f64 };
-            let _ = write!(
-                out,
-                "mem_fragmentation_ratio:{ratio:.2}\r\nmem_fragmentation_bytes:{}\r\n",
-                rss as i64 - m.used as i64
-            );
+        if let Some((ratio, bytes)) = m.fragmentation() {
+            let _ = write!(out, "mem_fragmentation_ratio:{ratio:.2}\r\nmem_fragmentation_bytes:{bytes}\r\n");
         }
         let _ = write!(out, "mem_keyspace_free_slots_bytes:{}\r\nmem_allocator:libc\r\n", m.free_slot_bytes);
     }
@@ -321,7 +314,7 @@ pub(crate) fn human_bytes(n: u64) -> String {
 }
 
 /// Resident set size of this process, where the OS tells (Linux: `/proc/self/statm`).
-pub(crate) fn rss_bytes() -> Option<u64> {
+fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)

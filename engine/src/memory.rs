@@ -176,6 +176,34 @@ pub struct MemoryStats {
     pub keys: u64,
     /// `maxmemory` (0: no limit).
     pub maxmemory: u64,
+    /// Resident set size of the process, where the OS tells (Linux: `/proc/self/statm`).
+    pub rss: Option<u64>,
+}
+
+impl MemoryStats {
+    /// `used` as a percentage of `peak` (Redis's `used_memory_peak_perc`).
+    pub fn peak_percent(&self) -> f64 {
+        percent(self.used, self.peak)
+    }
+
+    /// `dataset` as a percentage of what is used beyond the fixed structures (Redis's
+    /// `used_memory_dataset_perc`).
+    pub fn dataset_percent(&self) -> f64 {
+        percent(self.dataset, self.used.saturating_sub(self.fixed))
+    }
+
+    /// RSS over used memory, and their difference in bytes (Redis's
+    /// `mem_fragmentation_ratio` and `mem_fragmentation_bytes`), where the OS gives RSS.
+    pub fn fragmentation(&self) -> Option<(f64, i64)> {
+        let rss = self.rss?;
+        let ratio = if self.used == 0 { 0.0 } else { rss as f64 / self.used as f64 };
+        Some((ratio, rss as i64 - self.used as i64))
+    }
+}
+
+/// `part` as a percentage of `whole` (0 when `whole` is).
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
 }
 
 #[cfg(test)]

@@ -280,16 +280,12 @@ pub(super) fn memory_stats(s: &mut Session, _argv: &[&[u8]]) -> Reply {
     let m = engine.memory_stats();
     let stats = engine.stats();
     let int = |n: u64| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
-    let percent = |part: u64, whole: u64| {
-        Reply::Double(if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 })
-    };
-    let mut fields = vec![
-        ("peak.allocated", int(m.peak)),
-        ("total.allocated", int(m.used)),
-        ("startup.allocated", int(m.fixed)),
-        ("overhead.total", int(m.fixed + m.overhead)),
+    let mut out: Vec<(Reply, Reply)> = vec![
+        (Reply::bulk("peak.allocated"), int(m.peak)),
+        (Reply::bulk("total.allocated"), int(m.used)),
+        (Reply::bulk("startup.allocated"), int(m.fixed)),
+        (Reply::bulk("overhead.total"), int(m.fixed + m.overhead)),
     ];
-    let mut out: Vec<(Reply, Reply)> = fields.drain(..).map(|(k, v)| (Reply::bulk(k), v)).collect();
     for db in &stats.keyspace {
         out.push((
             Reply::bulk(format!("db.{}", db.db)),
@@ -304,14 +300,13 @@ pub(super) fn memory_stats(s: &mut Session, _argv: &[&[u8]]) -> Reply {
         (Reply::bulk("keys.count"), int(m.keys)),
         (Reply::bulk("keys.bytes-per-key"), int(per_key)),
         (Reply::bulk("dataset.bytes"), int(m.dataset)),
-        (Reply::bulk("dataset.percentage"), percent(m.dataset, m.used.saturating_sub(m.fixed))),
-        (Reply::bulk("peak.percentage"), percent(m.used, m.peak)),
+        (Reply::bulk("dataset.percentage"), Reply::Double(m.dataset_percent())),
+        (Reply::bulk("peak.percentage"), Reply::Double(m.peak_percent())),
         (Reply::bulk("keyspace.free-slots.bytes"), int(m.free_slot_bytes)),
     ]);
-    if let Some(rss) = crate::info::rss_bytes() {
-        let ratio = if m.used == 0 { 0.0 } else { rss as f64 / m.used as f64 };
+    if let Some((ratio, bytes)) = m.fragmentation() {
         out.push((Reply::bulk("fragmentation"), Reply::Double(ratio)));
-        out.push((Reply::bulk("fragmentation.bytes"), Reply::Integer(rss as i64 - m.used as i64)));
+        out.push((Reply::bulk("fragmentation.bytes"), Reply::Integer(bytes)));
     }
     Reply::Map(out)
 }

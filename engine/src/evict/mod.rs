@@ -33,25 +33,26 @@ pub(crate) const DEFAULT_SAMPLES: u32 = 5;
 /// What to do when a write would take memory over `maxmemory` (Redis's `maxmemory-policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
+#[repr(u8)]
 pub enum EvictionPolicy {
     /// Refuse writes that may grow memory with `OOM command not allowed when used memory >
     /// 'maxmemory'.` (the default).
     #[default]
-    NoEviction,
+    NoEviction = 7,
     /// Evict the least recently used keys.
-    AllKeysLru,
+    AllKeysLru = 4,
     /// Evict the least frequently used keys.
-    AllKeysLfu,
+    AllKeysLfu = 5,
     /// Evict random keys.
-    AllKeysRandom,
+    AllKeysRandom = 6,
     /// Evict the least recently used keys among those with a TTL.
-    VolatileLru,
+    VolatileLru = 0,
     /// Evict the least frequently used keys among those with a TTL.
-    VolatileLfu,
+    VolatileLfu = 1,
     /// Evict random keys among those with a TTL.
-    VolatileRandom,
+    VolatileRandom = 2,
     /// Evict the keys with the nearest expiry.
-    VolatileTtl,
+    VolatileTtl = 3,
 }
 
 impl EvictionPolicy {
@@ -102,9 +103,10 @@ impl EvictionPolicy {
         )
     }
 
-    /// Index into per-policy tables.
+    /// Index into per-policy tables: the position in [`EvictionPolicy::ALL`] (the
+    /// discriminants follow that order; `names_round_trip` checks it).
     pub(crate) fn index(self) -> usize {
-        EvictionPolicy::ALL.iter().position(|&p| p == self).unwrap_or(0)
+        self as usize
     }
 
     /// The policy at `index` (see [`EvictionPolicy::index`]).

@@ -208,11 +208,12 @@ impl Stripe {
     /// (see `crate::memory`).
     #[inline]
     pub(crate) fn live_bytes(&self) -> usize {
-        self.len() * std::mem::size_of::<Slot>() + self.table_bytes() + self.object_bytes
+        self.dataset_bytes() + self.table_bytes()
     }
 
     /// Bytes of the tables beside the entries: index, page list, free and volatile lists,
     /// object table, eviction pool.
+    #[inline]
     pub(crate) fn table_bytes(&self) -> usize {
         self.index.allocation_size()
             + self.pages.capacity() * std::mem::size_of::<Page>()
@@ -235,6 +236,7 @@ impl Stripe {
     }
 
     /// Bytes of entries: occupied slots and their objects' contents.
+    #[inline]
     pub(crate) fn dataset_bytes(&self) -> usize {
         self.len() * std::mem::size_of::<Slot>() + self.object_bytes
     }
