@@ -586,3 +586,32 @@ mod listener_model {
         }
     }
 }
+
+#[test]
+fn builder_limit_peak_and_fragmentation_are_reported() {
+    let engine = Engine::builder()
+        .maxmemory(8 * 1024 * 1024)
+        .maxmemory_policy(EvictionPolicy::AllKeysLru)
+        .maxmemory_samples(10)
+        .build();
+    assert_eq!(engine.config_value("maxmemory").as_deref(), Some("8388608"));
+    assert_eq!(engine.config_value("maxmemory-policy").as_deref(), Some("allkeys-lru"));
+    assert_eq!(engine.config_value("maxmemory-samples").as_deref(), Some("10"));
+    for i in 0..100_000 {
+        set(&engine, &format!("k:{i}"), &[b'x'; 100]).expect("evicting writes never fail");
+    }
+    assert!(engine.stats().evicted_keys > 0, "the builder's limit is enforced");
+    let full = engine.memory_stats();
+    assert!(full.used <= 8 * 1024 * 1024 * 51 / 50, "{full:?}");
+    engine.flushall();
+    let emptied = engine.memory_stats();
+    assert!(emptied.used < full.used / 10);
+    assert!(emptied.peak >= full.used, "the peak outlives the data: {emptied:?}");
+    let info = engine.info(&[b"memory"]);
+    assert!(info.contains(&format!("used_memory_peak:{}\r\n", emptied.peak)), "{info}");
+    if cfg!(target_os = "linux") {
+        let (ratio, _) = emptied.fragmentation().expect("Linux reports RSS");
+        assert!(ratio > 1.0, "the process holds more than the emptied engine: {ratio}");
+        assert!(info.contains("mem_fragmentation_ratio:"), "{info}");
+    }
+}
