@@ -64,6 +64,7 @@ mod evict;
 mod expire;
 mod glob;
 mod hashes;
+mod hint;
 mod info;
 mod keys;
 mod keyspace;

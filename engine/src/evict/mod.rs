@@ -354,10 +354,10 @@ pub(crate) fn peek_victim(
         let mut starts = [0u32; MAX_SAMPLES as usize];
         for start in &mut starts[..samples] {
             *start = random() % capacity;
-            crate::types::zset_tree::prefetch(stripe.slot(*start));
+            crate::hint::prefetch(stripe.slot(*start));
         }
         if let Some((pos, _)) = stripe.pool().and_then(Pool::peek) {
-            crate::types::zset_tree::prefetch(stripe.slot(pos));
+            crate::hint::prefetch(stripe.slot(pos));
         }
         for &start in &starts[..samples] {
             if let Some(pos) = occupied_from(stripe, start)

@@ -16,8 +16,9 @@ use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use super::set::{self, put_len};
-use super::zset_tree::{Entry, Tree, cmp_score, prefetch};
+use super::zset_tree::{Entry, Tree, cmp_score};
 use crate::error::{Error, Result};
+use crate::hint::prefetch;
 use crate::keyspace::index::Index;
 
 /// Thresholds that choose a sorted set's representation (Redis's `zset-max-listpack-entries`

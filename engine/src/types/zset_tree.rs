@@ -69,24 +69,6 @@ fn split_point(
     })
 }
 
-/// Asks the processor to start loading the cache line holding `ptr` into its caches: a hint
-/// that changes nothing else and never faults.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[expect(unsafe_code, reason = "the SSE prefetch intrinsic; see the SAFETY comment")]
-pub(crate) fn prefetch<T>(ptr: *const T) {
-    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-    // SAFETY: `_mm_prefetch` only requires SSE, part of the x86-64 target's baseline features.
-    // A prefetch reads nothing the program sees and never faults, whatever the address; here
-    // callers pass addresses inside live allocations. Exercised by `prefetching_changes_nothing`.
-    unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
-}
-
-/// Asks the processor to start loading the cache line holding `ptr` (no-op off x86-64).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-pub(crate) fn prefetch<T>(_ptr: *const T) {}
-
 /// A leaf: up to [`CAP`] entries, sorted.
 #[derive(Debug, Clone)]
 struct Leaf {
@@ -602,7 +584,7 @@ impl Tree {
             // Eight scores a 64-byte line; all lines, so that `len` (in the leaf being
             // fetched) is not waited for.
             for at in (0..CAP).step_by(8) {
-                prefetch(&leaf.scores[at]);
+                crate::hint::prefetch(&leaf.scores[at]);
             }
         }
     }
