@@ -9,6 +9,17 @@
 //! 3. write the output buffer (one `write` syscall for the whole batch, which is what makes
 //!    pipelining fast) and go back to 1.
 //!
+//! # Writing
+//!
+//! Between steps 2 and 3 the connection yields to the runtime once, so that every other
+//! connection with input runs its commands before any of them writes: the writes then come
+//! back to back, just before the I/O thread sleeps, as Redis's are. Writing each batch as soon
+//! as it is ready woke the client (a send wakes a sleeping reader, which on a virtual machine
+//! means an inter-processor interrupt) once per batch instead of once per round, and that
+//! wake-up was a quarter of the server's CPU time. Measured with `redis-benchmark -c 50 -P 16`
+//! ZADD on 2 cores: 1.55 us of server CPU per request (0.86 user, 0.69 system) before,
+//! 1.05 us (0.75, 0.30) after; 640k to 930k requests/s.
+//!
 //! The connection ends after the reply to `QUIT` (the session says so), after a protocol
 //! error (its error reply is written first, as Redis does), when the client hangs up, or when
 //! the server shuts down while the connection waits for input: a command that was read is
@@ -162,6 +173,12 @@ impl Connection {
     async fn run(&mut self) -> End {
         loop {
             let flow = self.run_commands();
+            if !self.output.is_empty() {
+                // Let the other connections with input run their commands first, so that the
+                // replies go out back to back once the runtime has nothing else to run (as
+                // Redis writes all replies just before it sleeps). See "Writing" above.
+                tokio::task::yield_now().await;
+            }
             if !self.output.is_empty() && self.flush().await.is_err() {
                 return End::ClientGone;
             }
