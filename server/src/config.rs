@@ -5,9 +5,9 @@
 //! lines so that flags override the file. Lines are split with Redis's quoting rules
 //! ([`crate::resp::split_args`]); `#` starts a comment line.
 //!
-//! The server owns `port`, `bind`, `databases`, `maxclients`, `io-threads`, `hz`,
-//! `proto-max-bulk-len` and `client-query-buffer-limit`. Any other directive is handed to the engine as `CONFIG SET name
-//! value` once it is built; if the engine refuses it, startup fails with Redis's
+//! The server owns `port`, `bind`, `databases`, `maxclients`, `io-threads`, `busy-poll-us`,
+//! `hz`, `proto-max-bulk-len` and `client-query-buffer-limit`. Any other directive is handed to
+//! the engine as `CONFIG SET name value` once it is built; if the engine refuses it, startup fails with Redis's
 //! `*** FATAL CONFIG FILE ERROR ***` report.
 
 use std::fmt;
@@ -23,6 +23,8 @@ pub const DEFAULT_MAXCLIENTS: usize = 10_000;
 pub const DEFAULT_DATABASES: usize = 16;
 /// Default `client-query-buffer-limit`: 1 GiB, as Redis.
 pub const DEFAULT_QUERY_BUFFER_LIMIT: u64 = 1024 * 1024 * 1024;
+/// Default `busy-poll-us`: the longest polling window, in microseconds (see `busy_poll.rs`).
+pub const DEFAULT_BUSY_POLL_US: u64 = 50;
 
 /// One address to listen on (`bind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,10 @@ pub struct ServerConfig {
     pub maxclients: usize,
     /// Worker threads of the network runtime.
     pub io_threads: usize,
+    /// Longest time, in microseconds, the network runtime polls for more requests after a
+    /// batch before it sleeps (`busy-poll-us`; 0: never). The window adapts to the gaps
+    /// between requests and stays 0 while they are longer than this.
+    pub busy_poll_us: u64,
     /// Most unprocessed input bytes per client; a client past it is disconnected.
     pub client_query_buffer_limit: u64,
     /// Other directives, for the engine's `CONFIG SET`.
@@ -86,6 +92,7 @@ impl Default for ServerConfig {
             proto_max_bulk_len: None,
             maxclients: DEFAULT_MAXCLIENTS,
             io_threads: default_io_threads(),
+            busy_poll_us: DEFAULT_BUSY_POLL_US,
             client_query_buffer_limit: DEFAULT_QUERY_BUFFER_LIMIT,
             engine_params: Vec::new(),
         }
@@ -186,8 +193,8 @@ impl Cli {
          \x20      memora-server --port 7777 --bind 0.0.0.0\n\
          \x20      memora-server /etc/memora/redis.conf --databases 4 --maxclients 500\n\n\
          Options are configuration directives: port, bind, databases, hz, proto-max-bulk-len,\n\
-         maxclients, io-threads, client-query-buffer-limit, and any parameter the engine\n\
-         accepts in CONFIG SET.\n"
+         maxclients, io-threads, busy-poll-us, client-query-buffer-limit, and any parameter\n\
+         the engine accepts in CONFIG SET.\n"
     }
 }
 
@@ -267,6 +274,7 @@ impl ServerConfig {
             "databases" => self.databases = parse_integer(single()?, 1, i32::MAX as u64, origin)?,
             "maxclients" => self.maxclients = parse_integer(single()?, 1, u32::MAX as u64, origin)?,
             "io-threads" => self.io_threads = parse_integer(single()?, 1, 128, origin)?,
+            "busy-poll-us" => self.busy_poll_us = parse_integer(single()?, 0, 1_000_000, origin)?,
             "hz" => self.hz = Some(parse_integer(single()?, 1, 500, origin)?),
             "proto-max-bulk-len" => {
                 self.proto_max_bulk_len = Some(parse_memory_at_least_1mb(single()?, origin)?)

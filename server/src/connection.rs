@@ -47,12 +47,14 @@
 //! output buffer limit is disconnected, as Redis does.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use memora_engine::{BlockedCommand, Engine, Execution, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::busy_poll::BusyPoll;
 use crate::clients::Shutdown;
 use crate::resp::{RequestParser, Step, encode};
 
@@ -123,6 +125,8 @@ pub(crate) struct Connection {
     engine: Engine,
     limits: Limits,
     shutdown: Shutdown,
+    /// Told about every batch, so that the I/O thread polls before it sleeps.
+    busy_poll: Option<Arc<BusyPoll>>,
     session: Session,
     parser: RequestParser,
     /// Bytes read and not yet consumed; starts with the frame the parser is in.
@@ -140,6 +144,7 @@ impl Connection {
         peer: SocketAddr,
         engine: Engine,
         limits: Limits,
+        busy_poll: Option<Arc<BusyPoll>>,
         shutdown: Shutdown,
     ) -> Connection {
         // Replies are written once per batch; Nagle would only delay them.
@@ -154,6 +159,7 @@ impl Connection {
             engine,
             limits,
             shutdown,
+            busy_poll,
             session,
             parser: RequestParser::new(),
             input: Vec::new(),
@@ -173,6 +179,9 @@ impl Connection {
     async fn run(&mut self) -> End {
         loop {
             let flow = self.run_commands();
+            if let Some(busy_poll) = &self.busy_poll {
+                busy_poll.batch_ran();
+            }
             if !self.output.is_empty() {
                 // Let the other connections with input run their commands first, so that the
                 // replies go out back to back once the runtime has nothing else to run (as

@@ -23,11 +23,13 @@
 //!   errors) and the RESP2/RESP3 reply encoder.
 //! - [`config`]: redis.conf files and redis-server-style flags.
 //! - [`Server`]: listeners, the per-connection loop (one read, one write per batch of
-//!   pipelined commands), `maxclients`, graceful shutdown.
+//!   pipelined commands), `maxclients`, graceful shutdown, and a short adaptive busy poll
+//!   before the I/O thread sleeps (`busy-poll-us`).
 //! - The `memora-server` binary: `memora-server [config-file] [--port 6380 ...]`.
 
 #![warn(missing_docs)]
 
+mod busy_poll;
 mod clients;
 pub mod config;
 mod connection;

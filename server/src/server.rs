@@ -11,6 +11,7 @@ use memora_engine::Engine;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
+use crate::busy_poll::BusyPoll;
 use crate::clients::ClientTable;
 use crate::config::{ConfigError, EngineParam, ServerConfig};
 use crate::connection::{Connection, Limits};
@@ -63,6 +64,8 @@ pub struct Server {
     addrs: Vec<SocketAddr>,
     maxclients: usize,
     limits: Limits,
+    /// The busy poller, unless `busy-poll-us` is 0.
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 /// Builds the engine `config` describes, with background maintenance running, and applies
@@ -105,7 +108,7 @@ impl Server {
 
     /// Binds `config`'s addresses in front of an existing `engine`, and registers the
     /// server's parameters with it (`port`, `bind`, `databases`, `maxclients`, `io-threads`,
-    /// `client-query-buffer-limit`, all read-only) so that `CONFIG GET` shows them. `port`
+    /// `busy-poll-us`, `client-query-buffer-limit`, all read-only) so that `CONFIG GET` shows them. `port`
     /// shows the bound port, which differs from the configured one when that is 0.
     pub async fn bind_with_engine(config: &ServerConfig, engine: Engine) -> Result<Server, ServerError> {
         let Some(first_bind) = config.bind.first() else { return Err(ServerError::NoListener) };
@@ -129,6 +132,7 @@ impl Server {
         engine.register_config_param("databases", config.databases.to_string(), false);
         engine.register_config_param("maxclients", config.maxclients.to_string(), false);
         engine.register_config_param("io-threads", config.io_threads.to_string(), false);
+        engine.register_config_param("busy-poll-us", config.busy_poll_us.to_string(), false);
         engine.register_config_param(
             "client-query-buffer-limit",
             config.client_query_buffer_limit.to_string(),
@@ -137,7 +141,8 @@ impl Server {
         let limits = Limits {
             query_buffer_bytes: usize::try_from(config.client_query_buffer_limit).unwrap_or(usize::MAX),
         };
-        Ok(Server { engine, listeners, addrs, maxclients: config.maxclients, limits })
+        let busy_poll = (config.busy_poll_us > 0).then(|| BusyPoll::new(config.busy_poll_us));
+        Ok(Server { engine, listeners, addrs, maxclients: config.maxclients, limits, busy_poll })
     }
 
     /// The engine behind the server.
@@ -161,6 +166,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop, stopped) = watch::channel(false);
         let clients = Arc::new(ClientTable::default());
+        let poller = self.busy_poll.as_ref().map(|poll| tokio::spawn(Arc::clone(poll).run()));
         let accepts: Vec<_> = self
             .listeners
             .into_iter()
@@ -171,6 +177,7 @@ impl Server {
                     clients: Arc::clone(&clients),
                     maxclients: self.maxclients,
                     limits: self.limits,
+                    busy_poll: self.busy_poll.clone(),
                     shutdown: stopped.clone(),
                 };
                 tokio::spawn(acceptor.run())
@@ -183,6 +190,9 @@ impl Server {
         }
         clients.shut_down();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, clients.drained()).await;
+        if let Some(poller) = poller {
+            poller.abort();
+        }
     }
 }
 
@@ -201,6 +211,7 @@ struct Acceptor {
     clients: Arc<ClientTable>,
     maxclients: usize,
     limits: Limits,
+    busy_poll: Option<Arc<BusyPoll>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -228,7 +239,8 @@ impl Acceptor {
             let _ = stream.try_write(MAX_CLIENTS_REPLY);
             return;
         };
-        let connection = Connection::new(stream, peer, self.engine.clone(), self.limits, shutdown);
+        let connection =
+            Connection::new(stream, peer, self.engine.clone(), self.limits, self.busy_poll.clone(), shutdown);
         tokio::spawn(async move {
             connection.serve().await;
             drop(slot);

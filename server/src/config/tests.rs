@@ -21,6 +21,7 @@ fn defaults() {
     assert_eq!(config.databases, 16);
     assert_eq!(config.maxclients, 10_000);
     assert_eq!(config.hz, None);
+    assert_eq!(config.busy_poll_us, 50);
     assert!(config.engine_params.is_empty());
 }
 
@@ -42,6 +43,8 @@ fn flags() {
         "3",
         "--io-threads",
         "2",
+        "--busy-poll-us",
+        "0",
     ])
     .unwrap();
     assert_eq!(config.port, 0);
@@ -52,6 +55,7 @@ fn flags() {
     assert_eq!(config.proto_max_bulk_len, Some(2 * 1024 * 1024));
     assert_eq!(config.maxclients, 3);
     assert_eq!(config.io_threads, 2);
+    assert_eq!(config.busy_poll_us, 0);
 }
 
 #[test]
