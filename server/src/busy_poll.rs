@@ -106,26 +106,25 @@ mod tests {
 
     use super::*;
 
+    /// The windows after `sleeps` sleeps of `gap_us` each, from `window_us`, maximum 50.
+    fn windows(mut window_us: u64, gap_us: u64, sleeps: usize) -> Vec<u64> {
+        (0..sleeps)
+            .map(|_| {
+                window_us = next_window(window_us, gap_us, 50);
+                window_us
+            })
+            .collect()
+    }
+
     #[test]
     fn short_sleeps_grow_the_window_up_to_the_maximum() {
-        let mut window = 0;
-        let mut seen = Vec::new();
-        for _ in 0..6 {
-            window = next_window(window, 10, 50);
-            seen.push(window);
-        }
-        assert_eq!(seen, [4, 8, 16, 32, 50, 50]);
+        assert_eq!(windows(0, 10, 6), [4, 8, 16, 32, 50, 50]);
+        assert_eq!(windows(3, 50, 2), [6, 12], "a sleep of exactly the maximum counts as short");
     }
 
     #[test]
     fn long_sleeps_shrink_the_window_to_nothing() {
-        let mut window = 50;
-        let mut seen = Vec::new();
-        for _ in 0..7 {
-            window = next_window(window, 51, 50);
-            seen.push(window);
-        }
-        assert_eq!(seen, [25, 12, 6, 3, 1, 0, 0]);
+        assert_eq!(windows(50, 51, 7), [25, 12, 6, 3, 1, 0, 0]);
         assert_eq!(next_window(0, 1_000_000, 50), 0, "an idle server never starts polling");
     }
 
