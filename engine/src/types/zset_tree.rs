@@ -220,10 +220,11 @@ impl Inner {
         split_point(&self.sep_scores[1..n], &self.sep_offsets[1..n], score, member, true)
     }
 
-    /// Entries under the children before child `i`. Branch-free over every count, so the
-    /// loads do not wait for `i`.
+    /// Entries under the children before child `i`. A plain sum of the first `i` counts: the
+    /// branch-free pass over all 65 (masking those from `i` on) that it replaces did not
+    /// vectorise and was 180 instructions per level, a third of a ZRANK's.
     fn count_before(&self, i: usize) -> usize {
-        self.counts.iter().enumerate().map(|(j, &c)| if j < i { c as usize } else { 0 }).sum()
+        self.counts[..i].iter().map(|&c| c as usize).sum()
     }
 
     fn sep(&self, at: usize) -> Entry {
