@@ -168,7 +168,7 @@ impl Inner {
                 Box::new(move |inner| inner.set_eviction_policy(policy))
             }
             "maxmemory-samples" => {
-                let n = parse_int(name, value, 1, 64)? as u32;
+                let n = parse_int(name, value, 1, i64::from(crate::evict::MAX_SAMPLES))? as u32;
                 Box::new(move |inner| inner.samples.store(n, Ordering::Relaxed))
             }
             "notify-keyspace-events" => {

@@ -166,6 +166,12 @@ impl Inner {
         let mut expired = false;
         let miss;
         let result = {
+            // The admission sketch is lock-free: counted before the stripe's lock.
+            if lookup.touch
+                && let Some(sketch) = &self.sketch
+            {
+                sketch.increment(hash);
+            }
             // The hot path: one branch on the transaction check, then a plain read guard
             // (no per-use dispatch between a lock guard and a held stripe).
             let (guard, held);
@@ -179,11 +185,6 @@ impl Inner {
                     &guard
                 }
             };
-            if lookup.touch
-                && let Some(sketch) = &self.sketch
-            {
-                sketch.increment(hash);
-            }
             let found = stripe.find_slot(hash, key).and_then(|slot| {
                 if slot.expire_at_ms().is_some() && slot.is_expired(self.clock.now_ms()) {
                     expired = true;
@@ -293,14 +294,9 @@ struct Rare {
     not_admitted: Option<(usize, Vec<u8>)>,
 }
 
-/// The removal list of `rare` when a listener wants removals (creating it), or `scratch`,
-/// which nothing reads.
-fn removals_for<'a>(
-    listening: bool,
-    rare: &'a mut Option<Box<Rare>>,
-    scratch: &'a mut Removals,
-) -> &'a mut Removals {
-    if listening { &mut rare.get_or_insert_with(Default::default).removals } else { scratch }
+/// The removal list of `rare` (created on first use) when a listener wants removals.
+fn removals_for(listening: bool, rare: &mut Option<Box<Rare>>) -> Option<&mut Removals> {
+    listening.then(|| &mut rare.get_or_insert_with(Default::default).removals)
 }
 
 /// What one eviction step did.
@@ -355,10 +351,7 @@ impl<'e> WriteSet<'e> {
         let stripe_index = inner.dbs[db].stripe_for(hash);
         let stripe = Self::locked(&mut self.guards, db, stripe_index);
         let ready = inner.blocked.any().then_some(&mut self.ready);
-        let removals = match inner.listener {
-            Some(_) => Some(&mut self.rare.get_or_insert_with(Default::default).removals),
-            None => None,
-        };
+        let removals = removals_for(inner.listener.is_some(), &mut self.rare);
         let mut entry = EntryMut {
             stripe,
             inner,
@@ -390,8 +383,7 @@ impl<'e> WriteSet<'e> {
     /// the first held stripe's database three times in four, any database otherwise), whose
     /// lock is taken only if free at once. Comparing with another stripe keeps the choice
     /// close to a global one, and keeps a stripe that lost many keys at once (to make room
-    /// for a large value) from losing its recently used ones next. Returns false when no
-    /// candidate was found.
+    /// for a large value) from losing its recently used ones next.
     fn evict_best(
         &mut self,
         held: &[(usize, usize)],
@@ -434,15 +426,12 @@ impl<'e> WriteSet<'e> {
                 (db, Self::locked(&mut self.guards, db, stripe_index))
             }
         };
-        let refused = candidate_frequency.is_some_and(|candidate| {
-            let victim = inner.sketch.as_ref().map_or(0, |s| s.frequency(inner.hash(stripe.key(pos))));
-            candidate <= victim
-        });
+        let refused = candidate_frequency
+            .is_some_and(|candidate| candidate <= inner.admission_frequency(inner.hash(stripe.key(pos))));
         let freed = if refused {
             0
         } else {
-            let mut scratch = Removals::default();
-            let removals = removals_for(inner.listener.is_some(), &mut self.rare, &mut scratch);
+            let removals = removals_for(inner.listener.is_some(), &mut self.rare);
             evict_at(inner, stripe, db, pos, ctx.policy, &mut self.garbage, &mut self.events, removals)
         };
         // Sampling may have given the other stripe its pool: account for it before unlocking.
@@ -450,11 +439,6 @@ impl<'e> WriteSet<'e> {
             inner.memory.report(stripe);
         }
         if refused { Evicted::Refused } else { Evicted::One(freed) }
-    }
-
-    /// The admission sketch's estimate for a key hash (0 without a sketch).
-    fn frequency(&self, hash: u64) -> u8 {
-        self.inner.sketch.as_ref().map_or(0, |sketch| sketch.frequency(hash))
     }
 
     /// Removes a new key the admission policy turned away, as an eviction.
@@ -466,7 +450,7 @@ impl<'e> WriteSet<'e> {
         if entry.exists() {
             entry.remove_at_evicted();
             entry.notify(NotifyFlags::EVICTED, "evicted");
-            inner.evicted[policy.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            inner.count_eviction(policy);
         }
     }
 
@@ -555,7 +539,7 @@ impl<'e> WriteSet<'e> {
         let mut evicted = 0;
         if let Some((db, key, hash)) = admission {
             // One for one: the new key takes the victim's place, or loses to it.
-            match self.evict_best(held, &ctx, Some(self.frequency(hash))) {
+            match self.evict_best(held, &ctx, Some(inner.admission_frequency(hash))) {
                 Evicted::One(freed) => {
                     evicted += 1;
                     need -= freed as i64;
@@ -580,8 +564,7 @@ impl<'e> WriteSet<'e> {
         }
         let mut exhausted = false;
         if need > 0 && evicted < MAX_EVICTIONS_PER_WRITE {
-            let mut scratch = Removals::default();
-            let removals = removals_for(inner.listener.is_some(), &mut self.rare, &mut scratch);
+            let removals = removals_for(inner.listener.is_some(), &mut self.rare);
             let (more, searched_all) = inner.evict_elsewhere(
                 held,
                 &ctx,
@@ -845,7 +828,6 @@ impl EntryMut<'_> {
 
     /// Deletes the key. Returns whether it existed.
     pub(crate) fn delete(&mut self) -> bool {
-        self.settle();
         match self.pos {
             Some(pos) => {
                 self.remove_at(pos, RemovalCause::Deleted);
@@ -937,7 +919,7 @@ pub(crate) fn evict_one(
     ctx: &ScoreContext,
     garbage: &mut Vec<Value>,
     events: &mut Events,
-    removals: &mut Removals,
+    removals: Option<&mut Removals>,
 ) -> Option<usize> {
     let (pos, _) = crate::evict::peek_victim(stripe, ctx, &mut access::fast_random)?;
     Some(evict_at(inner, stripe, db, pos, ctx.policy, garbage, events, removals))
@@ -956,7 +938,7 @@ fn evict_at(
     policy: EvictionPolicy,
     garbage: &mut Vec<Value>,
     events: &mut Events,
-    removals: &mut Removals,
+    removals: Option<&mut Removals>,
 ) -> usize {
     let before = stripe.live_bytes();
     crate::evict::take_victim(stripe, pos);
@@ -965,14 +947,14 @@ fn evict_at(
     }
     let key = stripe.key(pos);
     events.push(NotifyFlags::EVICTED, "evicted", db, key);
-    if inner.listener.is_some() {
+    if let Some(removals) = removals {
         removals.push(db, key, RemovalCause::Evicted);
     }
     let hash = inner.hash(key);
     if let Some(object) = stripe.remove(hash, pos).object {
         garbage.push(object.value);
     }
-    inner.evicted[policy.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    inner.count_eviction(policy);
     before.saturating_sub(stripe.live_bytes())
 }
 
@@ -988,7 +970,7 @@ impl Inner {
         (budget, mut need): (usize, i64),
         garbage: &mut Vec<Value>,
         events: &mut Events,
-        removals: &mut Removals,
+        mut removals: Option<&mut Removals>,
     ) -> (usize, bool) {
         let mut evicted = 0;
         let mut busy = false;
@@ -1013,7 +995,9 @@ impl Inner {
                 busy = true;
                 continue;
             };
-            if let Some(freed) = evict_one(self, &mut stripe, db, ctx, garbage, events, removals) {
+            if let Some(freed) =
+                evict_one(self, &mut stripe, db, ctx, garbage, events, removals.as_deref_mut())
+            {
                 evicted += 1;
                 need -= freed as i64;
                 self.memory.report(&mut stripe);

@@ -204,7 +204,7 @@ impl EngineBuilder {
     /// Keys sampled per eviction (Redis's `maxmemory-samples`); default 5, clamped to 1..=64.
     /// More samples follow exact LRU/LFU more closely, at more work per eviction.
     pub fn maxmemory_samples(mut self, samples: u32) -> Self {
-        self.samples = samples.clamp(1, 64);
+        self.samples = samples.clamp(1, crate::evict::MAX_SAMPLES);
         self
     }
 
@@ -282,7 +282,6 @@ impl EngineBuilder {
             notify_flags: std::sync::atomic::AtomicU32::new(0),
             memory: MemoryAccounting::new(self.databases * self.stripes, 0, self.maxmemory),
             policy: AtomicU8::new(self.policy.index() as u8),
-            lfu_mode: std::sync::atomic::AtomicBool::new(self.policy.is_lfu()),
             lru_refresh: AtomicU32::new(crate::keyspace::access::LRU_REFRESH_MAX),
             samples: AtomicU32::new(self.samples),
             evicted: Default::default(),
@@ -369,17 +368,16 @@ pub(crate) struct Inner {
     pub(crate) notify_flags: AtomicU32,
     /// Used memory and `maxmemory` (see `crate::memory`).
     pub(crate) memory: MemoryAccounting,
-    /// `maxmemory-policy`, as [`EvictionPolicy::index`].
+    /// `maxmemory-policy`, as [`EvictionPolicy::index`] (read on every key access, see
+    /// [`Inner::lfu_mode`]).
     policy: AtomicU8,
-    /// Is the policy an LFU one? (Read on every key access; kept beside `policy`.)
-    lfu_mode: std::sync::atomic::AtomicBool,
     /// LRU access times are restamped only once they are this many units old (see
     /// [`Inner::lru_refresh_units`]).
     lru_refresh: AtomicU32,
     /// `maxmemory-samples`.
     pub(crate) samples: AtomicU32,
     /// Keys evicted, per policy in force at the time ([`EvictionPolicy::index`]).
-    pub(crate) evicted: [AtomicU64; 8],
+    pub(crate) evicted: [AtomicU64; EvictionPolicy::ALL.len()],
     /// The removal listener, if any.
     pub(crate) listener: Option<Listener>,
     /// The admission sketch, when [`Admission::TinyLfu`] is on.
@@ -487,7 +485,6 @@ impl Inner {
     /// Sets the `maxmemory-policy`.
     pub(crate) fn set_eviction_policy(&self, policy: EvictionPolicy) {
         self.policy.store(policy.index() as u8, Ordering::Relaxed);
-        self.lfu_mode.store(policy.is_lfu(), Ordering::Relaxed);
     }
 
     /// How old (in LRU units) an access time must be before an access restamps it.
@@ -500,6 +497,16 @@ impl Inner {
     #[inline(always)]
     pub(crate) fn lru_refresh_units(&self) -> u32 {
         self.lru_refresh.load(Ordering::Relaxed)
+    }
+
+    /// The admission sketch's estimate for a key hash (0 without a sketch).
+    pub(crate) fn admission_frequency(&self, hash: u64) -> u8 {
+        self.sketch.as_ref().map_or(0, |sketch| sketch.frequency(hash))
+    }
+
+    /// Counts one eviction under `policy` (`evicted_keys`, `evicted_per_policy`).
+    pub(crate) fn count_eviction(&self, policy: EvictionPolicy) {
+        self.evicted[policy.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Notes the idle time of an LRU victim, for [`Inner::lru_refresh_units`].
@@ -522,7 +529,8 @@ impl Inner {
     /// Does access metadata hold LFU counters (an LFU policy is in force)?
     #[inline(always)]
     pub(crate) fn lfu_mode(&self) -> bool {
-        self.lfu_mode.load(Ordering::Relaxed)
+        let policy = self.policy.load(Ordering::Relaxed);
+        policy == EvictionPolicy::AllKeysLfu as u8 || policy == EvictionPolicy::VolatileLfu as u8
     }
 
     /// Is memory over `maxmemory` under `noeviction`, so that writes that may grow memory are

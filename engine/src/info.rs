@@ -79,7 +79,7 @@ impl Engine {
     /// the keyspace's structures, summed exactly stripe by stripe (each under its read lock,
     /// briefly). See [`Engine::memory_stats`] for the parts.
     pub fn used_memory(&self) -> u64 {
-        self.memory_stats().used
+        self.memory_walk(|_, _, _| {}).used
     }
 
     /// Memory figures: used, peak, overhead, dataset, ... (see [`MemoryStats`]).
@@ -95,38 +95,54 @@ impl Engine {
     /// assert_eq!(after.keys, 1);
     /// ```
     pub fn memory_stats(&self) -> MemoryStats {
+        MemoryStats { rss: rss_bytes(), ..self.memory_walk(|_, _, _| {}) }
+    }
+
+    /// [`Engine::memory_stats`] and, for each database holding keys, the bytes of its tables
+    /// beside its entries (indexes, slot lists; `MEMORY STATS`'s `overhead.hashtable.main`),
+    /// from the same pass over the stripes.
+    pub(crate) fn memory_stats_by_db(&self) -> (MemoryStats, Vec<(usize, u64)>) {
+        let mut by_db = Vec::new();
+        let stats = self.memory_walk(|db, keys, tables| {
+            if keys > 0 {
+                by_db.push((db, tables + self.inner.dbs[db].fixed_bytes() as u64));
+            }
+        });
+        (MemoryStats { rss: rss_bytes(), ..stats }, by_db)
+    }
+
+    /// Sums every stripe once (each under its read lock, briefly), records the total for the
+    /// peak, and gives `per_db` each database's key count and table bytes. Leaves `rss` out.
+    fn memory_walk(&self, mut per_db: impl FnMut(usize, u64, u64)) -> MemoryStats {
         let inner = &self.inner;
         let fixed = inner.refresh_fixed_memory() as u64;
         let (mut tables, mut dataset, mut free, mut keys) = (0u64, 0u64, 0u64, 0u64);
-        for keyspace in inner.dbs.iter() {
+        for (db, keyspace) in inner.dbs.iter().enumerate() {
+            let (mut db_tables, mut db_keys) = (0u64, 0u64);
             for i in 0..keyspace.stripe_count() {
                 let stripe = keyspace.read(i);
-                tables += stripe.table_bytes() as u64;
+                db_tables += stripe.table_bytes() as u64;
                 dataset += stripe.dataset_bytes() as u64;
                 free += stripe.free_slot_bytes() as u64;
-                keys += stripe.len() as u64;
+                db_keys += stripe.len() as u64;
             }
+            per_db(db, db_keys, db_tables);
+            tables += db_tables;
+            keys += db_keys;
         }
         let used = fixed + tables + dataset;
         inner.memory.observe(used);
         MemoryStats {
             used,
-            peak: inner.memory.peak().max(used),
+            peak: inner.memory.peak(),
             fixed,
             overhead: tables,
             dataset,
             free_slot_bytes: free,
             keys,
             maxmemory: inner.memory.limit(),
-            rss: rss_bytes(),
+            rss: None,
         }
-    }
-
-    /// Bytes of database `db`'s tables beside its entries (indexes, slot lists).
-    pub(crate) fn keyspace_overhead(&self, db: usize) -> u64 {
-        let keyspace = &self.inner.dbs[db];
-        (0..keyspace.stripe_count()).map(|i| keyspace.read(i).table_bytes() as u64).sum::<u64>()
-            + keyspace.fixed_bytes() as u64
     }
 
     /// `MEMORY USAGE`: bytes the key takes (its slot, its share of the index, and what it

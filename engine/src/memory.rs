@@ -123,18 +123,20 @@ impl MemoryAccounting {
     /// Reports `stripe`'s change since its last report when it reaches the granule.
     #[inline]
     pub(crate) fn report(&self, stripe: &mut Stripe) {
-        let live = stripe.live_bytes();
-        let delta = live as i64 - stripe.reported_bytes() as i64;
-        if delta.unsigned_abs() >= self.granule.load(Ordering::Relaxed) as u64 {
-            self.apply(stripe, live, delta);
-        }
+        self.report_from(stripe, self.granule.load(Ordering::Relaxed) as u64);
     }
 
     /// Reports `stripe`'s change since its last report, however small.
     pub(crate) fn report_now(&self, stripe: &mut Stripe) {
+        self.report_from(stripe, 1);
+    }
+
+    /// Reports `stripe`'s change since its last report when it is at least `min_bytes`.
+    #[inline]
+    fn report_from(&self, stripe: &mut Stripe, min_bytes: u64) {
         let live = stripe.live_bytes();
         let delta = live as i64 - stripe.reported_bytes() as i64;
-        if delta != 0 {
+        if delta.unsigned_abs() >= min_bytes {
             self.apply(stripe, live, delta);
         }
     }
@@ -144,10 +146,7 @@ impl MemoryAccounting {
         stripe.set_reported_bytes(live);
         let now = self.reported.fetch_add(delta, Ordering::Relaxed) + delta;
         if delta > 0 {
-            let estimate = self.fixed.load(Ordering::Relaxed) + now.max(0) as u64;
-            if estimate > self.peak.load(Ordering::Relaxed) {
-                self.peak.fetch_max(estimate, Ordering::Relaxed);
-            }
+            self.observe(self.fixed.load(Ordering::Relaxed) + now.max(0) as u64);
         }
     }
 }

@@ -276,9 +276,7 @@ pub(super) fn memory_usage(s: &mut Session, argv: &[&[u8]]) -> Reply {
 }
 
 pub(super) fn memory_stats(s: &mut Session, _argv: &[&[u8]]) -> Reply {
-    let engine = s.engine_db();
-    let m = engine.memory_stats();
-    let stats = engine.stats();
+    let (m, overhead_by_db) = s.engine_db().memory_stats_by_db();
     let int = |n: u64| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     let mut out: Vec<(Reply, Reply)> = vec![
         (Reply::bulk("peak.allocated"), int(m.peak)),
@@ -286,11 +284,11 @@ pub(super) fn memory_stats(s: &mut Session, _argv: &[&[u8]]) -> Reply {
         (Reply::bulk("startup.allocated"), int(m.fixed)),
         (Reply::bulk("overhead.total"), int(m.fixed + m.overhead)),
     ];
-    for db in &stats.keyspace {
+    for (db, overhead) in overhead_by_db {
         out.push((
-            Reply::bulk(format!("db.{}", db.db)),
+            Reply::bulk(format!("db.{db}")),
             Reply::Map(vec![
-                (Reply::bulk("overhead.hashtable.main"), int(engine.keyspace_overhead(db.db))),
+                (Reply::bulk("overhead.hashtable.main"), int(overhead)),
                 (Reply::bulk("overhead.hashtable.expires"), Reply::Integer(0)),
             ]),
         ));
