@@ -36,8 +36,6 @@ pub(crate) struct Multi {
     aborted: bool,
     /// The stripes the queued commands touch, worked out as they are queued.
     scope: LockScope,
-    /// Some queued command may grow memory (`denyoom`).
-    denyoom: bool,
 }
 
 /// Commands that run at once inside `MULTI` instead of being queued.
@@ -51,7 +49,6 @@ pub(super) fn queue(s: &mut Session, index: usize, spec: &CommandSpec, argv: &[&
     let db = s.db();
     if let Some(multi) = s.multi.as_mut() {
         add_command(&mut multi.scope, db, spec, argv);
-        multi.denyoom |= spec.flags.contains(CommandFlags::DENYOOM);
         multi.queued.push((index, argv.iter().map(|a| a.to_vec()).collect()));
     }
     Reply::simple("QUEUED")
@@ -67,11 +64,16 @@ pub(super) fn rejected(s: &mut Session, argv: &[&[u8]], err: Error) -> Error {
     if argv.first().is_some_and(|name| name.eq_ignore_ascii_case(b"exec")) {
         s.multi = None;
         s.watch = None;
-        let text = err.to_string();
-        let reason = text.strip_prefix("ERR ").unwrap_or(&text);
-        return Error::msg(format!("EXECABORT Transaction discarded because of: {reason}"));
+        return exec_abort(&err);
     }
     err
+}
+
+/// Redis's `EXECABORT Transaction discarded because of: ...` for an `EXEC` refused by `err`.
+fn exec_abort(err: &Error) -> Error {
+    let text = err.to_string();
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+    Error::msg(format!("EXECABORT Transaction discarded because of: {reason}"))
 }
 
 fn multi(s: &mut Session, _argv: &[&[u8]]) -> Reply {
@@ -118,11 +120,13 @@ fn exec(s: &mut Session, _argv: &[&[u8]]) -> Reply {
     }
     // As Redis: a transaction that may grow memory is refused whole when memory is full
     // and the policy frees nothing.
-    if multi.denyoom && s.engine.inner.refuses_growth() {
-        return Reply::Error(Error::msg(format!(
-            "EXECABORT Transaction discarded because of: {}",
-            Error::OutOfMemory
-        )));
+    if s.engine.inner.refuses_growth()
+        && multi
+            .queued
+            .iter()
+            .any(|&(index, _)| super::table::COMMANDS[index].flags.contains(CommandFlags::DENYOOM))
+    {
+        return Reply::Error(exec_abort(&Error::OutOfMemory));
     }
     let mut scope = multi.scope;
     if let (LockScope::Keys(keys), Some(watch)) = (&mut scope, &watch)

@@ -22,7 +22,6 @@
 //! removed by [`Hash::purge_expired`], which callers run before every access (see
 //! `crate::hashes`).
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::set::{put_len, read_record};
@@ -60,6 +59,16 @@ enum Form {
     Table(Table),
 }
 
+impl Form {
+    /// Heap bytes of the packed buffer, or of the arena and its index.
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Form::Packed(packed) => packed.buf.capacity(),
+            Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
+        }
+    }
+}
+
 impl Default for Form {
     fn default() -> Self {
         Form::Packed(Packed::default())
@@ -71,7 +80,7 @@ impl Default for Form {
 struct FieldTtls {
     /// Change only through [`FieldTtls::insert`] and [`FieldTtls::remove`], which keep
     /// `key_bytes`.
-    at_ms: HashMap<Box<[u8]>, u64, ahash::RandomState>,
+    at_ms: hashbrown::HashMap<Box<[u8]>, u64, ahash::RandomState>,
     /// No field expires before this: exact after a purge, a lower bound otherwise.
     earliest_ms: u64,
     /// Sum of the lengths of `at_ms`'s keys (each its own allocation), so that the map's heap
@@ -81,7 +90,7 @@ struct FieldTtls {
 
 impl FieldTtls {
     fn new() -> FieldTtls {
-        FieldTtls { at_ms: HashMap::default(), earliest_ms: u64::MAX, key_bytes: 0 }
+        FieldTtls { at_ms: hashbrown::HashMap::default(), earliest_ms: u64::MAX, key_bytes: 0 }
     }
 
     /// Sets the expiry of `field`.
@@ -107,29 +116,15 @@ impl FieldTtls {
 
     /// Heap bytes: the box holding this, the map's table and its keys. O(1).
     fn heap_bytes(&self) -> usize {
-        size_of::<FieldTtls>()
-            + map_table_bytes(self.at_ms.capacity(), size_of::<(Box<[u8]>, u64)>())
-            + self.key_bytes
+        size_of::<FieldTtls>() + self.at_ms.allocation_size() + self.key_bytes
     }
 
     /// [`FieldTtls::heap_bytes`] with the keys counted one by one (tests).
     #[cfg(test)]
     fn heap_bytes_counted(&self) -> usize {
         let keys: usize = self.at_ms.keys().map(|k| k.len()).sum();
-        size_of::<FieldTtls>() + map_table_bytes(self.at_ms.capacity(), size_of::<(Box<[u8]>, u64)>()) + keys
+        size_of::<FieldTtls>() + self.at_ms.allocation_size() + keys
     }
-}
-
-/// Bytes of the table of a std `HashMap` of `capacity` (as it reports it) with entries of
-/// `entry_bytes`: std's map (hashbrown's SwissTable) allocates a power-of-two number of
-/// buckets, 8 for every 7 of capacity (`capacity + 1` below 8), each an entry and a control
-/// byte, plus one 16-byte group of trailing control bytes, the entries padded to 16.
-fn map_table_bytes(capacity: usize, entry_bytes: usize) -> usize {
-    if capacity == 0 {
-        return 0;
-    }
-    let buckets = if capacity < 7 { capacity + 1 } else { capacity / 7 * 8 }.next_power_of_two();
-    (buckets * entry_bytes).next_multiple_of(16) + buckets + 16
 }
 
 /// Bits of an `HSCAN` cursor that hold the arena offset; the bits above hold the epoch.
@@ -253,21 +248,13 @@ impl Hash {
 
     /// Heap bytes held (allocation capacities).
     pub(crate) fn heap_bytes(&self) -> usize {
-        let form = match &self.form {
-            Form::Packed(packed) => packed.buf.capacity(),
-            Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
-        };
-        form + self.ttls.as_ref().map_or(0, |ttls| ttls.heap_bytes())
+        self.form.heap_bytes() + self.ttls.as_ref().map_or(0, |ttls| ttls.heap_bytes())
     }
 
     /// [`Hash::heap_bytes`] with the field-TTL keys counted one by one (tests).
     #[cfg(test)]
     fn heap_bytes_counted(&self) -> usize {
-        let form = match &self.form {
-            Form::Packed(packed) => packed.buf.capacity(),
-            Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
-        };
-        form + self.ttls.as_ref().map_or(0, |ttls| ttls.heap_bytes_counted())
+        self.form.heap_bytes() + self.ttls.as_ref().map_or(0, |ttls| ttls.heap_bytes_counted())
     }
 
     /// The expiry of `field` (which must exist), if it has one.
@@ -768,11 +755,6 @@ mod tests {
 
     #[test]
     fn ttl_map_bytes_follow_the_table_layout() {
-        assert_eq!(map_table_bytes(0, 24), 0);
-        assert_eq!(map_table_bytes(3, 24), 4 * 24 + 4 + 16);
-        assert_eq!(map_table_bytes(7, 24), 8 * 24 + 8 + 16);
-        assert_eq!(map_table_bytes(14, 24), 16 * 24 + 16 + 16);
-        assert_eq!(map_table_bytes(896, 24), 1024 * 24 + 1024 + 16);
         let mut hash = Hash::default();
         let limits = HashLimits::DEFAULT;
         for i in 0..1_000u32 {
@@ -784,10 +766,7 @@ mod tests {
         assert_eq!(hash.heap_bytes(), hash.heap_bytes_counted());
         assert_eq!(hash.purge_expired(501), 500);
         assert_eq!(hash.heap_bytes(), hash.heap_bytes_counted());
-        let without: usize = match &hash.form {
-            Form::Packed(packed) => packed.buf.capacity(),
-            Form::Table(table) => table.arena.capacity() + table.index.allocation_size(),
-        };
+        let without = hash.form.heap_bytes();
         let keys = (500..1_000).map(|i| format!("field:{i}").len()).sum::<usize>();
         let ttls = hash.heap_bytes() - without;
         assert!(ttls > keys + 500 * 24, "{ttls} bytes for 500 expiries");
