@@ -18,9 +18,14 @@
 //! across the short gaps between its clients' requests. While polling, the poller task yields
 //! to the runtime in a loop; each turn, the runtime checks the sockets without blocking
 //! (`epoll_wait` with a zero timeout) and runs any connection that has input.
+//!
+//! Only a current-thread runtime (`io-threads 1`, the default on up to two cores) polls. In
+//! tokio's multi-thread runtime a worker checks the sockets only when it can take the I/O
+//! driver, which a parked worker holds while it sleeps in `epoll_wait`: the poller would spin
+//! a core without looking at any socket, so the server does not start it there.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tokio::sync::Notify;
@@ -28,13 +33,11 @@ use tokio::sync::Notify;
 /// The first non-zero window, in microseconds.
 pub(crate) const START_WINDOW_US: u64 = 4;
 
-/// The I/O threads' shared polling state.
+/// The polling state shared by the connections and the poller task.
 #[derive(Debug)]
 pub(crate) struct BusyPoll {
-    /// When the times below count from.
-    epoch: Instant,
-    /// Microseconds since `epoch` at the last batch a connection ran.
-    last_batch: AtomicU64,
+    /// Set by every batch; the poller clears it when it looks (so a batch costs no clock read).
+    batch: AtomicBool,
     /// Set while the poller sleeps; the next batch clears it and wakes the poller.
     sleeping: AtomicBool,
     wake: Notify,
@@ -46,22 +49,18 @@ impl BusyPoll {
     /// A poller whose window never exceeds `max_window_us` microseconds.
     pub(crate) fn new(max_window_us: u64) -> Arc<BusyPoll> {
         Arc::new(BusyPoll {
-            epoch: Instant::now(),
-            last_batch: AtomicU64::new(0),
+            batch: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
             wake: Notify::new(),
             max_window_us,
         })
     }
 
-    /// Microseconds since `epoch`.
-    fn now_us(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
-    }
-
     /// A connection ran a batch: restarts the window, and wakes the poller if it sleeps.
     pub(crate) fn batch_ran(&self) {
-        self.last_batch.store(self.now_us(), Ordering::Relaxed);
+        if !self.batch.load(Ordering::Relaxed) {
+            self.batch.store(true, Ordering::Relaxed);
+        }
         if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
             self.wake.notify_one();
         }
@@ -72,14 +71,23 @@ impl BusyPoll {
     pub(crate) async fn run(self: Arc<Self>) {
         let mut window_us = 0;
         loop {
-            while self.now_us().saturating_sub(self.last_batch.load(Ordering::Relaxed)) < window_us {
+            let mut last_batch = Instant::now();
+            loop {
+                if self.batch.swap(false, Ordering::Relaxed) {
+                    last_batch = Instant::now();
+                }
+                if micros_since(last_batch) >= window_us {
+                    break;
+                }
                 tokio::task::yield_now().await;
             }
-            let idle_since = self.last_batch.load(Ordering::Relaxed);
-            self.sleeping.store(true, Ordering::Release);
+            self.sleeping.store(true, Ordering::SeqCst);
+            // A batch between the last look and that store saw no sleeper to wake: look again.
+            if self.batch.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::AcqRel) {
+                continue;
+            }
             self.wake.notified().await;
-            let gap_us = self.now_us().saturating_sub(idle_since);
-            window_us = next_window(window_us, gap_us, self.max_window_us);
+            window_us = next_window(window_us, micros_since(last_batch), self.max_window_us);
         }
     }
 
@@ -88,6 +96,11 @@ impl BusyPoll {
     fn is_sleeping(&self) -> bool {
         self.sleeping.load(Ordering::Acquire)
     }
+}
+
+/// Whole microseconds since `then`.
+fn micros_since(then: Instant) -> u64 {
+    u64::try_from(then.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The window after a sleep of `gap_us` microseconds (from the last batch to the next) that

@@ -74,7 +74,8 @@ pub struct ServerConfig {
     pub io_threads: usize,
     /// Longest time, in microseconds, the network runtime polls for more requests after a
     /// batch before it sleeps (`busy-poll-us`; 0: never). The window adapts to the gaps
-    /// between requests and stays 0 while they are longer than this.
+    /// between requests and stays 0 while they are longer than this. Only a current-thread
+    /// runtime (`io-threads 1`) polls.
     pub busy_poll_us: u64,
     /// Most unprocessed input bytes per client; a client past it is disconnected.
     pub client_query_buffer_limit: u64,

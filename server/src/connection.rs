@@ -187,9 +187,9 @@ impl Connection {
                 // replies go out back to back once the runtime has nothing else to run (as
                 // Redis writes all replies just before it sleeps). See "Writing" above.
                 tokio::task::yield_now().await;
-            }
-            if !self.output.is_empty() && self.flush().await.is_err() {
-                return End::ClientGone;
+                if self.flush().await.is_err() {
+                    return End::ClientGone;
+                }
             }
             match flow {
                 Flow::Close => return End::ServerClose,

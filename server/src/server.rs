@@ -64,7 +64,8 @@ pub struct Server {
     addrs: Vec<SocketAddr>,
     maxclients: usize,
     limits: Limits,
-    /// The busy poller, unless `busy-poll-us` is 0.
+    /// The busy poller, unless `busy-poll-us` is 0 (started by [`Server::run`] on a
+    /// current-thread runtime only).
     busy_poll: Option<Arc<BusyPoll>>,
 }
 
@@ -166,7 +167,11 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop, stopped) = watch::channel(false);
         let clients = Arc::new(ClientTable::default());
-        let poller = self.busy_poll.as_ref().map(|poll| tokio::spawn(Arc::clone(poll).run()));
+        // Busy polling works on a current-thread runtime only (see `busy_poll.rs`).
+        let current_thread = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::CurrentThread;
+        let busy_poll = self.busy_poll.filter(|_| current_thread);
+        let _poller = busy_poll.as_ref().map(|poll| AbortOnDrop(tokio::spawn(Arc::clone(poll).run())));
         let accepts: Vec<_> = self
             .listeners
             .into_iter()
@@ -177,7 +182,7 @@ impl Server {
                     clients: Arc::clone(&clients),
                     maxclients: self.maxclients,
                     limits: self.limits,
-                    busy_poll: self.busy_poll.clone(),
+                    busy_poll: busy_poll.clone(),
                     shutdown: stopped.clone(),
                 };
                 tokio::spawn(acceptor.run())
@@ -190,9 +195,16 @@ impl Server {
         }
         clients.shut_down();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, clients.drained()).await;
-        if let Some(poller) = poller {
-            poller.abort();
-        }
+    }
+}
+
+/// A task aborted when this is dropped (the busy poller: it ends with [`Server::run`],
+/// however that future ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -39,8 +39,8 @@ async fn many_concurrent_connections() {
 
 /// Busy polling (`busy-poll-us`) only changes when the I/O thread sleeps: with it on (the
 /// default) and off, many clients' round trips all get their answers, and `CONFIG GET`
-/// reports the setting.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// reports the setting. A current-thread runtime, as `io-threads 1` runs: the one that polls.
+#[tokio::test(flavor = "current_thread")]
 async fn busy_polling_on_or_off_answers_every_round_trip() {
     const ROUND_TRIP_CLIENTS: usize = 40;
     const ROUNDS: usize = 200;
