@@ -120,3 +120,15 @@ pub fn parse_count(text: &str) -> Result<usize, String> {
         _ => Err(format!("not a positive count: {text}")),
     }
 }
+
+/// Parses a comma-separated list for the benchmarks' flags, each item by `item`; empty items
+/// (`1,,2`, a trailing comma) are skipped, and the first item error is returned.
+///
+/// ```
+/// use memora_benches::{parse_count, parse_list};
+/// assert_eq!(parse_list("1,2k,", parse_count), Ok(vec![1, 2_000]));
+/// assert!(parse_list("1,0", parse_count).is_err());
+/// ```
+pub fn parse_list<T>(text: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    text.split(',').filter(|s| !s.is_empty()).map(item).collect()
+}

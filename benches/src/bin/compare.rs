@@ -21,13 +21,13 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use memora_benches::parse_count;
 use memora_benches::systems::{Store, StoreVisitor, SystemKind, Worker, preload};
 use memora_benches::workload::{
     DEFAULT_KEY_COUNT, Dataset, Distribution, KEY_LEN, KeySampler, Op, VALUE_LEN, op_stream, write_key,
     write_value,
 };
 use memora_benches::{median, run_parallel, thread_cpu_time};
+use memora_benches::{parse_count, parse_list};
 
 /// Systems measured unless `--systems` says otherwise.
 const DEFAULT_SYSTEMS: [SystemKind; 6] = [
@@ -141,10 +141,6 @@ const HELP: &str = "usage: compare [--quick] [--threads 1,2] [--ops N per thread
                     [--repeats N] [--systems memora,memora-exec,dashmap,scc,moka,quick_cache] \
                     [--dists uniform,zipf] [--mixes 10,50 (SET percentages)] \
                     [--key-source arena|format]";
-
-fn parse_list<T>(text: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    text.split(',').filter(|s| !s.is_empty()).map(item).collect()
-}
 
 /// One table row: a distribution, a mix and a thread count.
 #[derive(Debug, Clone, Copy)]

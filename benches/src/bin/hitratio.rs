@@ -27,8 +27,8 @@ use memora_benches::hitratio::{
 use memora_benches::hitratio_caches::{
     Calibration, MEMORA_VARIANTS, MemoraCache, MemoraSettings, MokaCache, QuickCache, calibrate_memora,
 };
-use memora_benches::parse_count;
 use memora_benches::workload::DEFAULT_KEY_COUNT;
+use memora_benches::{parse_count, parse_list};
 
 /// Simulated time between requests: 10 µs, a cache serving 100,000 requests a second. Memora
 /// reads time for LRU access times (4 ms units) and LFU decay (`lfu-decay-time`, minutes);
@@ -216,10 +216,6 @@ fn parse_percent(text: &str) -> Result<f64, String> {
         Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
         _ => Err(format!("not a percentage in (0, 100]: {text}")),
     }
-}
-
-fn parse_list<T>(text: &str, item: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    text.split(',').filter(|s| !s.is_empty()).map(item).collect()
 }
 
 /// One system's replay of one trace at one size, or why it did not run.
