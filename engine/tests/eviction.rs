@@ -6,20 +6,28 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use memora_engine::{Engine, Error, EvictionPolicy, ManualClock, Reply, SetOptions};
+use memora_engine::{Engine, EngineBuilder, Error, EvictionPolicy, ManualClock, Reply, SetOptions};
 
 fn set(engine: &Engine, key: &str, value: &[u8]) -> Result<(), Error> {
     engine.set(key, value, SetOptions::default()).map(|_| ())
 }
 
-/// An engine with `policy`, a limit `headroom` bytes above its empty size, and a manual clock.
-fn limited(policy: EvictionPolicy, headroom: u64) -> (Engine, ManualClock) {
-    let clock = ManualClock::new(1_700_000_000_000);
-    let engine =
-        Engine::builder().stripes(8).databases(2).clock(clock.clone()).maxmemory_policy(policy).build();
+/// Builds `builder` and sets `maxmemory` `headroom` bytes above the empty engine's size;
+/// returns the engine and that limit.
+fn build_limited(builder: EngineBuilder, headroom: u64) -> (Engine, u64) {
+    let engine = builder.build();
     let limit = engine.used_memory() + headroom;
     engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("valid maxmemory");
-    (engine, clock)
+    (engine, limit)
+}
+
+/// An engine with `policy`, a limit `headroom` bytes above its empty size, and a manual clock;
+/// returns the engine, its clock and the limit.
+fn limited(policy: EvictionPolicy, headroom: u64) -> (Engine, ManualClock, u64) {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let builder = Engine::builder().stripes(8).databases(2).clock(clock.clone()).maxmemory_policy(policy);
+    let (engine, limit) = build_limited(builder, headroom);
+    (engine, clock, limit)
 }
 
 /// What a removal listener heard: (key, cause) in order.
@@ -29,13 +37,9 @@ fn error_reply(text: &str) -> Reply {
     Reply::Error(Error::msg(text.to_string()))
 }
 
-fn limit_of(engine: &Engine) -> u64 {
-    engine.config_value("maxmemory").and_then(|v| v.parse().ok()).expect("maxmemory is set")
-}
-
 #[test]
 fn noeviction_refuses_growth_and_loses_nothing() {
-    let (engine, _) = limited(EvictionPolicy::NoEviction, 200_000);
+    let (engine, _, _) = limited(EvictionPolicy::NoEviction, 200_000);
     let mut stored = 0;
     let refused = loop {
         match set(&engine, &format!("key:{stored}"), &[b'v'; 100]) {
@@ -74,8 +78,7 @@ fn noeviction_refuses_growth_and_loses_nothing() {
 
 #[test]
 fn allkeys_lru_keeps_recently_used_keys_and_stays_under_the_limit() {
-    let (engine, clock) = limited(EvictionPolicy::AllKeysLru, 300_000);
-    let limit = limit_of(&engine);
+    let (engine, clock, limit) = limited(EvictionPolicy::AllKeysLru, 300_000);
     // A hot set read between every write: LRU must keep it.
     let hot: Vec<String> = (0..100).map(|i| format!("hot:{i}")).collect();
     for key in &hot {
@@ -100,7 +103,7 @@ fn allkeys_lru_keeps_recently_used_keys_and_stays_under_the_limit() {
 
 #[test]
 fn allkeys_lfu_keeps_frequently_used_keys() {
-    let (engine, clock) = limited(EvictionPolicy::AllKeysLfu, 300_000);
+    let (engine, clock, _) = limited(EvictionPolicy::AllKeysLfu, 300_000);
     let hot: Vec<String> = (0..50).map(|i| format!("hot:{i}")).collect();
     for key in &hot {
         set(&engine, key, &[b'h'; 64]).expect("set");
@@ -125,7 +128,7 @@ fn volatile_policies_never_touch_keys_without_ttl() {
         EvictionPolicy::VolatileRandom,
         EvictionPolicy::VolatileTtl,
     ] {
-        let (engine, _) = limited(policy, 400_000);
+        let (engine, _, _) = limited(policy, 400_000);
         for i in 0..1000 {
             set(&engine, &format!("keep:{i}"), &[b'k'; 64]).expect("set");
         }
@@ -160,7 +163,7 @@ fn volatile_policies_never_touch_keys_without_ttl() {
 
 #[test]
 fn volatile_ttl_evicts_the_nearest_expiry_first() {
-    let (engine, _) = limited(EvictionPolicy::VolatileTtl, 300_000);
+    let (engine, _, _) = limited(EvictionPolicy::VolatileTtl, 300_000);
     let options = |secs| SetOptions {
         expiry: Some(memora_engine::Expiry::In(Duration::from_secs(secs))),
         ..Default::default()
@@ -177,8 +180,7 @@ fn volatile_ttl_evicts_the_nearest_expiry_first() {
 
 #[test]
 fn allkeys_random_evicts_and_respects_the_limit() {
-    let (engine, _) = limited(EvictionPolicy::AllKeysRandom, 200_000);
-    let limit = limit_of(&engine);
+    let (engine, _, limit) = limited(EvictionPolicy::AllKeysRandom, 200_000);
     for i in 0..20_000 {
         set(&engine, &format!("k:{i}"), &[b'r'; 80]).expect("set");
     }
@@ -190,15 +192,10 @@ fn allkeys_random_evicts_and_respects_the_limit() {
 fn listeners_hear_every_eviction_exactly_once() {
     let heard: Heard = Arc::default();
     let log = Arc::clone(&heard);
-    let engine = Engine::builder()
-        .stripes(8)
-        .maxmemory_policy(EvictionPolicy::AllKeysLru)
-        .removal_listener(move |removal| {
-            log.lock().expect("lock").push((removal.key.to_vec(), removal.cause))
-        })
-        .build();
-    let limit = engine.used_memory() + 200_000;
-    engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+    let builder = Engine::builder().stripes(8).maxmemory_policy(EvictionPolicy::AllKeysLru).removal_listener(
+        move |removal| log.lock().expect("lock").push((removal.key.to_vec(), removal.cause)),
+    );
+    let (engine, _) = build_limited(builder, 200_000);
     let threads: Vec<_> = (0..2)
         .map(|t| {
             let engine = engine.clone();
@@ -229,9 +226,8 @@ fn listeners_hear_every_eviction_exactly_once() {
 
 #[test]
 fn memory_stays_under_the_limit_in_a_two_thread_write_storm() {
-    let engine = Engine::builder().maxmemory_policy(EvictionPolicy::AllKeysLru).build();
-    let limit = engine.used_memory() + 4 * 1024 * 1024;
-    engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+    let builder = Engine::builder().maxmemory_policy(EvictionPolicy::AllKeysLru);
+    let (engine, limit) = build_limited(builder, 4 * 1024 * 1024);
     let threads: Vec<_> = (0..2)
         .map(|t| {
             let engine = engine.clone();
@@ -342,7 +338,7 @@ fn memory_usage_and_stats_answer() {
 
 #[test]
 fn evicted_keys_are_announced() {
-    let (engine, _) = limited(EvictionPolicy::AllKeysRandom, 100_000);
+    let (engine, _, _) = limited(EvictionPolicy::AllKeysRandom, 100_000);
     engine.config_set(&[("notify-keyspace-events", "Ee")]).expect("flags");
     let mut sub = engine.subscriber();
     sub.subscribe(&["__keyevent@0__:evicted"]);
@@ -414,7 +410,7 @@ fn listeners_hear_each_cause_after_the_locks() {
 
 #[test]
 fn transactions_are_refused_whole_when_memory_is_full_under_noeviction() {
-    let (engine, _) = limited(EvictionPolicy::NoEviction, 50_000);
+    let (engine, _, _) = limited(EvictionPolicy::NoEviction, 50_000);
     let mut i = 0;
     while set(&engine, &format!("fill:{i}"), &[b'x'; 200]).is_ok() {
         i += 1;
@@ -445,13 +441,9 @@ fn transactions_are_refused_whole_when_memory_is_full_under_noeviction() {
 #[test]
 fn tinylfu_admission_keeps_the_hot_set_through_a_scan() {
     let run = |admission: memora_engine::Admission| {
-        let engine = Engine::builder()
-            .stripes(8)
-            .maxmemory_policy(EvictionPolicy::AllKeysLru)
-            .admission(admission)
-            .build();
-        let limit = engine.used_memory() + 400_000;
-        engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+        let builder =
+            Engine::builder().stripes(8).maxmemory_policy(EvictionPolicy::AllKeysLru).admission(admission);
+        let (engine, _) = build_limited(builder, 400_000);
         let hot: Vec<String> = (0..1000).map(|i| format!("hot:{i}")).collect();
         for _ in 0..5 {
             for key in &hot {
@@ -518,15 +510,13 @@ mod listener_model {
             let clock = ManualClock::new(1_700_000_000_000);
             let heard: Heard = Arc::default();
             let log = Arc::clone(&heard);
-            let engine = Engine::builder()
+            let builder = Engine::builder()
                 .stripes(2)
                 .databases(1)
                 .clock(clock.clone())
                 .maxmemory_policy(policy)
-                .removal_listener(move |r| log.lock().expect("lock").push((r.key.to_vec(), r.cause)))
-                .build();
-            let limit = engine.used_memory() + 6_000;
-            engine.config_set(&[("maxmemory", limit.to_string().as_str())]).expect("set");
+                .removal_listener(move |r| log.lock().expect("lock").push((r.key.to_vec(), r.cause)));
+            let (engine, _) = build_limited(builder, 6_000);
             let mut model: BTreeSet<Vec<u8>> = BTreeSet::new();
             let drain = |model: &mut BTreeSet<Vec<u8>>| {
                 for (key, cause) in heard.lock().expect("lock").drain(..) {
