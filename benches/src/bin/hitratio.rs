@@ -261,17 +261,21 @@ fn run_system(system: System, capacity: usize, trace: &[u64], args: &Args, row: 
 /// Replays every size of one trace family on every system.
 fn run_trace(kind: TraceKind, zipf: &[u64], args: &Args) -> TraceResult {
     let mut rows = Vec::new();
+    // A Zipf trace is the same at every size, so its ceiling is counted once; a scan-polluted
+    // trace is rebuilt per size (its scans are as long as the cache), and so is its ceiling.
+    let mut zipf_ceiling_percent = None;
     for &percent in &args.size_percents {
         let capacity = args.capacity(percent);
         let scanned;
-        let trace = match kind {
-            TraceKind::Zipf(_) => zipf,
+        let (trace, ceiling_percent) = match kind {
+            TraceKind::Zipf(_) => {
+                (zipf, *zipf_ceiling_percent.get_or_insert_with(|| ceiling_hit_percent(zipf)))
+            }
             TraceKind::Scan => {
                 scanned = scan_polluted_trace(zipf, args.keys, capacity, args.requests);
-                &scanned[..]
+                (&scanned[..], ceiling_hit_percent(&scanned))
             }
         };
-        let ceiling_percent = ceiling_hit_percent(trace);
         let mut row = Row { percent, capacity, ceiling_percent, cells: Vec::new(), calibrations: Vec::new() };
         for &system in &args.systems {
             let cell = run_system(system, capacity, trace, args, &mut row);
