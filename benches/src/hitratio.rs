@@ -30,7 +30,7 @@
 //! [`ExactLru`] is the reference: a hash map from key to a slot of a `Vec`-based doubly linked
 //! list in recency order, O(1) per operation, evicting exactly the least recently used key.
 //! `allkeys-lru` (which samples a few keys and evicts the idlest of them, with idle times in
-//! seconds) is held to within 3 points of it.
+//! the engine's 4 ms LRU clock units) is held to within 3 points of it.
 
 use std::collections::HashMap;
 use std::hash::Hash;

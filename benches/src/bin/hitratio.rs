@@ -146,7 +146,8 @@ struct Args {
 
 const HELP: &str = "usage: hitratio [--quick] [--keys N] [--requests N] [--sizes 1,10,50 (% of keys)] \
                     [--traces zipf0.9,zipf0.99,zipf1.1,scan] \
-                    [--systems exact-lru,moka,quick_cache,allkeys-lru,allkeys-lfu,allkeys-random] \
+                    [--systems exact-lru,moka,quick_cache,allkeys-lru,allkeys-lfu,allkeys-random,\
+                    allkeys-lfu+admission] \
                     [--request-interval-us 10] [--maxmemory-samples N] [--lfu-decay-time MINUTES] [--seed N]";
 
 impl Args {
