@@ -1,5 +1,5 @@
-//! Test helpers: an in-process server on an ephemeral port and a raw RESP client whose every
-//! step has a deadline. Built for this crate's tests and, with the `test-utils` feature, for
+//! Test helpers: an in-process server on an ephemeral port, a `redis` crate connection to it,
+//! and a raw RESP client whose every step has a deadline. Built for this crate's tests and, with the `test-utils` feature, for
 //! its integration tests and other crates'.
 
 use std::net::SocketAddr;
@@ -58,6 +58,12 @@ impl TestServer {
     pub fn url(&self, resp3: bool) -> String {
         let query = if resp3 { "?protocol=resp3" } else { "" };
         format!("redis://{}/{query}", self.addr)
+    }
+
+    /// A `redis` crate async connection to this server over RESP2.
+    pub async fn redis_connection(&self) -> redis::aio::MultiplexedConnection {
+        let client = redis::Client::open(self.url(false)).expect("client");
+        client.get_multiplexed_async_connection().await.expect("connect")
     }
 }
 

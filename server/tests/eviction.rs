@@ -4,12 +4,6 @@
 
 use memora_server::config::Cli;
 use memora_server::test_utils::TestServer;
-use redis::aio::MultiplexedConnection;
-
-async fn connect(server: &TestServer) -> MultiplexedConnection {
-    let client = redis::Client::open(server.url(false)).expect("client");
-    client.get_multiplexed_async_connection().await.expect("connect")
-}
 
 fn info_field(info: &str, name: &str) -> u64 {
     info.lines()
@@ -26,7 +20,7 @@ async fn server_flags_set_the_limit_and_policy() {
         panic!("a run configuration")
     };
     let server = TestServer::start_with(|config| config.engine_params = parsed.engine_params).await;
-    let mut con = connect(&server).await;
+    let mut con = server.redis_connection().await;
     let limit: Vec<String> =
         redis::cmd("CONFIG").arg("GET").arg("maxmemory").query_async(&mut con).await.expect("get");
     assert_eq!(limit, vec!["maxmemory".to_string(), (64 * 1024 * 1024).to_string()]);
@@ -39,7 +33,7 @@ async fn server_flags_set_the_limit_and_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_storm_evicts_and_stays_under_the_limit() {
     let server = TestServer::start().await;
-    let mut admin = connect(&server).await;
+    let mut admin = server.redis_connection().await;
     let info: String = redis::cmd("INFO").arg("memory").query_async(&mut admin).await.expect("info");
     let limit = info_field(&info, "used_memory") + 2 * 1024 * 1024;
     let _: () = redis::cmd("CONFIG")
@@ -84,7 +78,7 @@ async fn a_write_storm_evicts_and_stays_under_the_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn noeviction_answers_oom() {
     let server = TestServer::start().await;
-    let mut con = connect(&server).await;
+    let mut con = server.redis_connection().await;
     let _: () = redis::cmd("SET").arg("k").arg("v").query_async(&mut con).await.expect("set");
     let _: () =
         redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(1).query_async(&mut con).await.expect("config");

@@ -4,15 +4,10 @@
 use memora_server::test_utils::TestServer;
 use redis::aio::MultiplexedConnection;
 
-async fn connect(server: &TestServer) -> MultiplexedConnection {
-    let client = redis::Client::open(server.url(false)).expect("client");
-    client.get_multiplexed_async_connection().await.expect("connect")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_atomic_pipeline_runs_as_one_transaction() {
     let server = TestServer::start().await;
-    let mut con = connect(&server).await;
+    let mut con = server.redis_connection().await;
     let (n, value, len): (i64, String, i64) = redis::pipe()
         .atomic()
         .cmd("INCRBY")
@@ -37,8 +32,8 @@ async fn zero_balance_in_transaction(con: &mut MultiplexedConnection) -> Option<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_key_changed_by_another_client_fails_exec() {
     let server = TestServer::start().await;
-    let mut watcher = connect(&server).await;
-    let mut other = connect(&server).await;
+    let mut watcher = server.redis_connection().await;
+    let mut other = server.redis_connection().await;
     // Separate connections: a multiplexed connection would interleave other commands.
     let client = redis::Client::open(server.url(false)).expect("client");
     let mut watcher_raw = client.get_multiplexed_async_connection().await.expect("connect");
@@ -58,7 +53,7 @@ async fn a_watched_key_changed_by_another_client_fails_exec() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queueing_error_aborts_exec() {
     let server = TestServer::start().await;
-    let mut con = connect(&server).await;
+    let mut con = server.redis_connection().await;
     let err = redis::pipe()
         .atomic()
         .cmd("SET")
