@@ -5,24 +5,20 @@ Runs against a live server at $MEMORA_HOST (default 127.0.0.1) and $MEMORA_PORT
 Every assertion was validated against redis-server 7.0.15 (Debian 12).
 """
 
-import os
-
 import pytest
 import redis
 
-HOST = os.environ.get("MEMORA_HOST", "127.0.0.1")
-PORT_ENV = os.environ.get("MEMORA_PORT")
 DB = 12
 
 
-def client(**kw):
-    if not PORT_ENV:
-        pytest.exit("MEMORA_PORT must be set to the port of the server under test", returncode=2)
-    return redis.Redis(host=HOST, port=int(PORT_ENV), db=DB, decode_responses=True, socket_timeout=30, **kw)
+@pytest.fixture
+def client(connect):
+    """Makes a client of this file's database (see `connect` in conftest.py)."""
+    return lambda **kw: connect(DB, 30, **kw)
 
 
 @pytest.fixture
-def r():
+def r(client):
     c = client()
     c.flushall()
     yield c

@@ -4,25 +4,22 @@ Runs against a live server at $MEMORA_HOST (default 127.0.0.1) and $MEMORA_PORT
 (required). Every assertion was validated against redis-server 7.0.15 (Debian 12).
 """
 
-import os
 import threading
 
 import pytest
 import redis
 
-HOST = os.environ.get("MEMORA_HOST", "127.0.0.1")
-PORT_ENV = os.environ.get("MEMORA_PORT")
 DB = 11
 
 
-def client(**kw):
-    if not PORT_ENV:
-        pytest.exit("MEMORA_PORT must be set to the port of the server under test", returncode=2)
-    return redis.Redis(host=HOST, port=int(PORT_ENV), db=DB, decode_responses=True, socket_timeout=10, **kw)
+@pytest.fixture
+def client(connect):
+    """Makes a client of this file's database (see `connect` in conftest.py)."""
+    return lambda **kw: connect(DB, 10, **kw)
 
 
 @pytest.fixture
-def r():
+def r(client):
     c = client()
     c.flushdb()
     yield c
@@ -54,7 +51,7 @@ def test_a_queueing_error_aborts_the_whole_transaction(r):
     assert r.get("k") is None
 
 
-def test_watch_conflict_raises_watch_error(r):
+def test_watch_conflict_raises_watch_error(r, client):
     other = client()
     r.set("balance", 10)
     with r.pipeline() as pipe:
@@ -80,7 +77,7 @@ def test_watch_without_conflict_commits(r):
     assert r.get("balance") == "15"
 
 
-def test_unwatch_and_discard_forget_the_watch(r):
+def test_unwatch_and_discard_forget_the_watch(r, client):
     other = client()
     assert r.execute_command("WATCH", "k") in ("OK", True)
     assert r.execute_command("UNWATCH") in ("OK", True)
@@ -92,7 +89,7 @@ def test_unwatch_and_discard_forget_the_watch(r):
     other.close()
 
 
-def test_concurrent_check_and_set_loses_no_update(r):
+def test_concurrent_check_and_set_loses_no_update(r, client):
     def bump(pipe):
         current = int(pipe.get("counter") or 0)
         pipe.multi()
