@@ -17,11 +17,8 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use memora_benches::run_parallel;
 use memora_benches::systems::{MemoraExecute, MemoraTyped, Store, Worker, preload};
-use memora_benches::workload::{DEFAULT_KEY_COUNT, Dataset, SplitMix64};
+use memora_benches::workload::{DEFAULT_KEY_COUNT, Dataset, ORDER_LEN};
 use memora_engine::Engine;
-
-/// Length of the visiting order; a power of two so wrapping is a mask.
-const ORDER_LEN: usize = 1 << 20;
 
 /// The preloaded engine, its keys and values, and the order keys are visited in.
 struct Fixture {
@@ -37,8 +34,7 @@ fn fixture() -> &'static Fixture {
         let data = Dataset::new(DEFAULT_KEY_COUNT);
         let engine = Engine::new();
         preload(&MemoraTyped(engine.clone()), &data);
-        let mut rng = SplitMix64::new(0xBE4C);
-        let order = (0..ORDER_LEN).map(|_| rng.below(data.len() as u64) as u32).collect();
+        let order = data.visit_order(0xBE4C);
         Fixture { engine, data, order }
     })
 }

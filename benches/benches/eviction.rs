@@ -20,11 +20,8 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use memora_benches::run_parallel;
 use memora_benches::systems::{MemoraTyped, preload};
-use memora_benches::workload::{DEFAULT_KEY_COUNT, Dataset, SplitMix64};
+use memora_benches::workload::{DEFAULT_KEY_COUNT, Dataset, ORDER_LEN};
 use memora_engine::{Engine, EvictionPolicy, SetOptions};
-
-/// Length of the visiting order; a power of two so wrapping is a mask.
-const ORDER_LEN: usize = 1 << 20;
 
 struct Fixture {
     data: Dataset,
@@ -51,8 +48,7 @@ fn fixture() -> &'static Fixture {
             evicting.dbsize(),
             data.len()
         );
-        let mut rng = SplitMix64::new(0xE71C);
-        let order = (0..ORDER_LEN).map(|_| rng.below(data.len() as u64) as u32).collect();
+        let order = data.visit_order(0xE71C);
         Fixture { data, order, unlimited, evicting }
     })
 }

@@ -10,6 +10,8 @@ pub const KEY_LEN: usize = 16;
 pub const VALUE_LEN: usize = 32;
 /// Number of keys of the standard workload.
 pub const DEFAULT_KEY_COUNT: usize = 1_000_000;
+/// Length of a [`Dataset::visit_order`]; a power of two so wrapping is a mask.
+pub const ORDER_LEN: usize = 1 << 20;
 /// Largest key count an [`Op`] can address.
 pub const MAX_KEY_COUNT: usize = 1 << 31;
 
@@ -161,6 +163,13 @@ impl Dataset {
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.count
+    }
+
+    /// A pseudo-random visiting order of [`ORDER_LEN`] key indexes (from `seed`), for
+    /// benchmarks that walk it by position (`order[position & (ORDER_LEN - 1)]`).
+    pub fn visit_order(&self, seed: u64) -> Vec<u32> {
+        let mut rng = SplitMix64::new(seed);
+        (0..ORDER_LEN).map(|_| rng.below(self.count as u64) as u32).collect()
     }
 
     /// Is the dataset empty?
