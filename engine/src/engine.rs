@@ -282,6 +282,7 @@ impl EngineBuilder {
             notify_flags: std::sync::atomic::AtomicU32::new(0),
             memory: MemoryAccounting::new(self.databases * self.stripes, 0, self.maxmemory),
             policy: AtomicU8::new(self.policy.index() as u8),
+            lfu_mode: std::sync::atomic::AtomicBool::new(self.policy.is_lfu()),
             lru_refresh: AtomicU32::new(crate::keyspace::access::LRU_REFRESH_MAX),
             samples: AtomicU32::new(self.samples),
             evicted: Default::default(),
@@ -368,9 +369,14 @@ pub(crate) struct Inner {
     pub(crate) notify_flags: AtomicU32,
     /// Used memory and `maxmemory` (see `crate::memory`).
     pub(crate) memory: MemoryAccounting,
-    /// `maxmemory-policy`, as [`EvictionPolicy::index`] (read on every key access, see
-    /// [`Inner::lfu_mode`]).
+    /// `maxmemory-policy`, as [`EvictionPolicy::index`].
     policy: AtomicU8,
+    /// Is the policy an LFU one? Read on every key access, so kept as its own flag: deriving
+    /// it from `policy` (one load and two compares) measured 12-15% fewer GETs a second
+    /// (compare, 2 threads, uniform 90/10, same instruction count under callgrind), a
+    /// layout effect. Set after `policy`; a reader between the two stores handles one access
+    /// in the previous mode, as any access racing the switch would.
+    lfu_mode: std::sync::atomic::AtomicBool,
     /// LRU access times are restamped only once they are this many units old (see
     /// [`Inner::lru_refresh_units`]).
     lru_refresh: AtomicU32,
@@ -485,6 +491,7 @@ impl Inner {
     /// Sets the `maxmemory-policy`.
     pub(crate) fn set_eviction_policy(&self, policy: EvictionPolicy) {
         self.policy.store(policy.index() as u8, Ordering::Relaxed);
+        self.lfu_mode.store(policy.is_lfu(), Ordering::Relaxed);
     }
 
     /// How old (in LRU units) an access time must be before an access restamps it.
@@ -529,8 +536,7 @@ impl Inner {
     /// Does access metadata hold LFU counters (an LFU policy is in force)?
     #[inline(always)]
     pub(crate) fn lfu_mode(&self) -> bool {
-        let policy = self.policy.load(Ordering::Relaxed);
-        policy == EvictionPolicy::AllKeysLfu as u8 || policy == EvictionPolicy::VolatileLfu as u8
+        self.lfu_mode.load(Ordering::Relaxed)
     }
 
     /// Is memory over `maxmemory` under `noeviction`, so that writes that may grow memory are
